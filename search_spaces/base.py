@@ -58,6 +58,7 @@ class SearchSpace(Protocol):
     name: str
     axes: Mapping[str, Axis]
     seed: Any
+    presets: Mapping[str, Any]
 
     def build(self, config: Any, num_classes: int) -> nn.Module:
         """A freshly initialised network for `config`."""

@@ -245,6 +245,34 @@ def build_x3d(config: X3DConfig, num_classes: int = 400, dropout: float = 0.5) -
     return X3D(config, num_classes, dropout)
 
 
+@dataclass(frozen=True)
+class StageSummary:
+    """One row of an architecture table: a stage's blocks, widths and output `frames × size²`."""
+
+    name: str
+    blocks: int | None
+    width: int
+    inner: int | None
+    frames: int
+    size: int
+
+
+def summarize(config: X3DConfig) -> list[StageSummary]:
+    """The stem, res2..res5 and conv5 of `config`, as in the paper's Table 1."""
+    stem_width = round_width(STEM_BASE_WIDTH, config.width_factor)
+    size = (config.crop + 1) // 2  # the stem's stride-2 conv (padding 1, kernel 3)
+    rows = [StageSummary("conv1", None, stem_width, None, config.frames, size)]
+    widths = stage_widths(config.width_factor)
+    blocks_per_stage = stage_blocks(config.depth_factor)
+    for index, (width, blocks) in enumerate(zip(widths, blocks_per_stage, strict=True)):
+        size = (size + 1) // 2  # each stage's first block has spatial stride 2
+        inner = inner_width(width, config.bottleneck_factor)
+        rows.append(StageSummary(f"res{index + 2}", blocks, width, inner, config.frames, size))
+    conv5 = inner_width(widths[-1], config.bottleneck_factor)
+    rows.append(StageSummary("conv5", None, conv5, None, config.frames, size))
+    return rows
+
+
 # X2D's stride does not change its single-frame input; it only fixes the clip duration the
 # temporal axes start from. The paper's path reaches XS (4 × 12) from X2D by one X-Fast step
 # (frames × 2, stride × 0.5) and one X-Temporal step (frames × 2, stride × 0.75), so X2D's stride
@@ -333,6 +361,7 @@ class X3DSpace:
     name = "x3d"
     axes: Mapping[str, Axis] = AXES
     seed: X3DConfig = PRESETS["X2D"]
+    presets: Mapping[str, X3DConfig] = PRESETS
 
     def build(self, config: X3DConfig, num_classes: int) -> nn.Module:
         return build_x3d(config, num_classes)

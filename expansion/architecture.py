@@ -1,0 +1,58 @@
+"""Architecture files (`final.yaml`): a search space's name and one configuration, as YAML.
+
+The search writes the chosen model this way; `describe`, `evaluate` and `train` read it back, or
+take a preset name instead of a file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from search_spaces import SearchSpace, get_space
+
+DEFAULT_SPACE = "x3d"
+
+
+def save_architecture(
+    path: str | Path, space: SearchSpace, config: Any, details: Mapping[str, Any] | None = None
+) -> None:
+    """Write `config` of `space` to `path`; `details` (GFLOPs, accuracy, …) go alongside it."""
+    document = {"space": space.name, "config": space.to_dict(config), **(details or {})}
+    Path(path).write_text(yaml.safe_dump(document, sort_keys=False))
+
+
+def load_architecture(path: str | Path) -> tuple[SearchSpace, Any]:
+    """The search space and configuration stored in an architecture file."""
+    path = Path(path)
+    try:
+        document = yaml.safe_load(path.read_text())
+    except OSError as error:
+        raise ValueError(f"cannot read architecture file {path}: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark else ""
+        problem = getattr(error, "problem", None) or "unreadable"
+        raise ValueError(f"architecture file {path} is not valid YAML{where}: {problem}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("config"), dict):
+        raise ValueError(f"architecture file {path} has no 'config' mapping")
+    space = get_space(document.get("space", DEFAULT_SPACE))
+    try:
+        return space, space.from_dict(document["config"])
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"architecture file {path}: {error}") from None
+
+
+def resolve_architecture(name_or_path: str) -> tuple[SearchSpace, Any]:
+    """A preset of the default space by name (case-insensitive), or an architecture file."""
+    space = get_space(DEFAULT_SPACE)
+    presets = {name.upper(): config for name, config in space.presets.items()}
+    if name_or_path.upper() in presets:
+        return space, presets[name_or_path.upper()]
+    if Path(name_or_path).suffix in {".yaml", ".yml"} or Path(name_or_path).exists():
+        return load_architecture(name_or_path)
+    known = ", ".join(space.presets)
+    raise ValueError(f"unknown architecture {name_or_path!r}: not a preset ({known}) nor a file")
