@@ -1,0 +1,42 @@
+"""Video data for trials: the built-in synthetic dataset, video files on disk, clips and views.
+
+Contract:
+- `build_dataset(source, view, mode, test_views=, seed=, fps=, max_bad_share=0.05)` returns a
+  `torch.utils.data.Dataset` whose items are `(clip, label, video_index)`, with `clip` a float32
+  tensor `(3, view.frames, H, W)` normalised with mean 0.45 and std 0.225 on [0, 1] pixels, and
+  `num_classes` set. `source` is a `SyntheticSpec`, a `ListFileSource` or a `FolderSource`.
+- `mode="train"`: one clip per video, a random window of `view.frames` frames `view.stride`
+  frames apart, short side scaled to a random size in [128γs, 160γs] (γs = crop / 112), a random
+  `view.crop` square crop and a random horizontal flip, all drawn from `(seed, epoch, index)`
+  (`set_epoch` changes the epoch). `"val"`/`"test"`: `test_views.clips` windows evenly spaced in
+  time × `test_views.crops` spatial crops per video, item `i` being `view_of(i)`; one crop is the
+  centre `view.crop` square after scaling the short side to 128γs (K-Center), several are squares
+  of 128γs spread along the long side (`TestViews.parse("10x3")` is the 30-view protocol).
+- Videos open lazily in whichever process loads an item; datasets are picklable and work with
+  `DataLoader(num_workers=...)`.
+- Unreadable videos are replaced deterministically by another video, with a warning; the
+  dataset's `failures()` lists them across all worker processes, and more than `max_bad_share` of
+  the videos failing raises `DataError`. Errors in what the user pointed at (malformed list line,
+  label out of range, empty dataset, missing root) are `DataError`s with a one-line message.
+"""
+
+from expansion.data.build import DataSource, FolderSource, ListFileSource, build_dataset
+from expansion.data.datasets import ClipDataset, Mode, View
+from expansion.data.errors import DataError, UnreadableVideo
+from expansion.data.sampling import TestViews
+from expansion.data.synthetic import CLASSES, SyntheticSpec
+
+__all__ = [
+    "CLASSES",
+    "ClipDataset",
+    "DataError",
+    "DataSource",
+    "FolderSource",
+    "ListFileSource",
+    "Mode",
+    "SyntheticSpec",
+    "TestViews",
+    "UnreadableVideo",
+    "View",
+    "build_dataset",
+]

@@ -1,0 +1,70 @@
+"""Where a dataset's videos come from, and the one function that builds a dataset from that."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from expansion.data.catalog import VideoFiles, read_list, scan_folders
+from expansion.data.datasets import ClipDataset, Mode, VideoCollection
+from expansion.data.sampling import SINGLE_VIEW, TestViews
+from expansion.data.synthetic import SyntheticSpec, SyntheticVideos
+from search_spaces.base import InputView
+
+
+@dataclass(frozen=True)
+class ListFileSource:
+    """A Kinetics-style list file (`relative/path label` per line) of videos under `root`.
+
+    Without `num_classes` it is the largest label + 1.
+    """
+
+    list_file: str | Path
+    root: str | Path
+    num_classes: int | None = None
+
+
+@dataclass(frozen=True)
+class FolderSource:
+    """Videos in one folder per class, `root/<class>/*.mp4`; classes sorted by name."""
+
+    root: str | Path
+
+
+DataSource = SyntheticSpec | ListFileSource | FolderSource
+
+
+def collection(source: DataSource) -> VideoCollection:
+    """The labelled videos a source describes (reads list files and folders, opens no video)."""
+    match source:
+        case SyntheticSpec():
+            return SyntheticVideos(source)
+        case ListFileSource():
+            entries, num_classes = read_list(source.list_file, source.root, source.num_classes)
+            return VideoFiles(entries, num_classes)
+        case FolderSource():
+            entries, classes = scan_folders(source.root)
+            return VideoFiles(entries, len(classes))
+    raise TypeError(f"unknown data source {source!r}")
+
+
+def build_dataset(
+    source: DataSource,
+    view: InputView,
+    mode: Mode = "train",
+    *,
+    test_views: TestViews = SINGLE_VIEW,
+    seed: int = 0,
+    fps: float | None = None,
+    max_bad_share: float = 0.05,
+) -> ClipDataset:
+    """A dataset of clips in `view` from `source`; see `ClipDataset` for the arguments."""
+    return ClipDataset(
+        collection(source),
+        view,
+        mode,
+        test_views=test_views,
+        seed=seed,
+        fps=fps,
+        max_bad_share=max_bad_share,
+    )
