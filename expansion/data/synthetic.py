@@ -139,7 +139,8 @@ def _coverage(shape: Shape, dx: np.ndarray, dy: np.ndarray, radius: float) -> np
     return np.clip(inside + 0.5, 0.0, 1.0)
 
 
-def _draw(canvas: np.ndarray, sprite: Sprite, t: int) -> None:
+def draw(canvas: np.ndarray, sprite: Sprite, t: int) -> None:
+    """Paint `sprite` as it is at frame `t` onto a float RGB `canvas` `(H, W, 3)` in place."""
     height, width = canvas.shape[:2]
     x = (sprite.x + sprite.vx * t) % width
     y = (sprite.y + sprite.vy * t) % height
@@ -191,7 +192,7 @@ class SyntheticVideo:
         """Frame `t` as uint8 RGB `(H, W, 3)`."""
         canvas = self._background.copy()
         for sprite in self._sprites:
-            _draw(canvas, sprite, t)
+            draw(canvas, sprite, t)
         return (np.clip(canvas, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
 
     def frames(self, indices: Sequence[int]) -> list[av.VideoFrame]:
