@@ -13,21 +13,15 @@ import json
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict, fields
-from typing import Any, NoReturn
+from typing import Any
 
 from expansion.architecture import load_architecture
+from expansion.cli import OneLineParser
 from expansion.complexity import config_complexity
 from search_spaces.x3d import PRESETS, X3D_SPACE, X3DConfig, summarize
 
 # Command-line flag → X3DConfig field; the flags override a preset's or a file's values.
 CONFIG_FLAGS = {field.name.replace("_", "-"): field.name for field in fields(X3DConfig)}
-
-
-class _OneLineParser(argparse.ArgumentParser):
-    """Argument errors as one line on stderr and exit code 2, without the usage block."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def _positive_number(text: str) -> float:
@@ -41,7 +35,7 @@ def _positive_number(text: str) -> float:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = _OneLineParser(
+    parser = OneLineParser(
         prog="python -m expansion.describe",
         description="Describe an X3D architecture: stages, GFLOPs (paper convention), params.",
     )

@@ -1,0 +1,46 @@
+"""Redraw a search's figures from its run directory, or overlay several runs.
+
+python -m expansion.plot runs/x3d-0.6                 # frontier.png, path.png in that dir
+python -m expansion.plot runs/seed0 runs/seed1 --out figures
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from expansion.cli import OneLineParser
+from expansion.plots import load_run, plot_frontier, plot_path
+
+
+def _parser() -> OneLineParser:
+    parser = OneLineParser(
+        prog="python -m expansion.plot",
+        description="Draw frontier.png (top-1 vs GFLOPs) and path.png (the kept model per step).",
+    )
+    parser.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="folder for the figures (default: the run dir, or the current folder for several)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        runs = [load_run(run_dir) for run_dir in args.run_dirs]
+    except ValueError as error:
+        parser.error(str(error))
+    out = args.out or (args.run_dirs[0] if len(args.run_dirs) == 1 else Path.cwd())
+    for name, plot in (("frontier.png", plot_frontier), ("path.png", plot_path)):
+        plot(runs, out / name)
+        print(out / name)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
