@@ -17,7 +17,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from expansion.complexity import config_complexity
+from expansion.complexity import config_complexity, measure_config
 from search_spaces.x3d import PRESETS, X3D_SPACE, build_x3d
 
 
@@ -32,10 +32,9 @@ def seconds_per_call(function: Callable[[], object], repeats: int) -> float:
 
 def complexity_queries() -> None:
     config_complexity(X3D_SPACE, PRESETS["XS"])  # first-use warm-up of torch's meta kernels
-    uncached = config_complexity.__wrapped__
     for name in ["X2D", "XL"]:
         config = PRESETS[name]
-        cold = seconds_per_call(lambda c=config: uncached(X3D_SPACE, c), repeats=5)
+        cold = seconds_per_call(lambda c=config: measure_config(X3D_SPACE, c), repeats=5)
         config_complexity(X3D_SPACE, config)
         warm = seconds_per_call(lambda c=config: config_complexity(X3D_SPACE, c), repeats=1000)
         print(f"complexity query {name:>3}: uncached {cold:.3f} s   cached {warm * 1e6:.1f} µs")

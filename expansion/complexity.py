@@ -4,13 +4,12 @@ GFLOPs are 10⁹ multiply-adds of convolution and linear (matrix-multiply) layer
 normalisation, activations and pooling are not counted. Params exclude normalisation layers.
 
 Counting runs the model on meta tensors (shapes only, no arithmetic), so an X3D-XL is counted in
-~0.15 s; `config_complexity` caches by configuration for the coordinator's repeated queries.
+~0.15 s; `config_complexity` caches by network structure for the coordinator's repeated queries.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -95,9 +94,19 @@ def measure(model: nn.Module, input_shape: Sequence[int]) -> Complexity:
     return Complexity(count_multiply_adds(model, input_shape), count_params(model))
 
 
-@functools.lru_cache(maxsize=4096)
-def config_complexity(space: SearchSpace, config: Any, num_classes: int = 400) -> Complexity:
-    """Complexity of `config` in `space` on one clip of its input view (cached)."""
+def measure_config(space: SearchSpace, config: Any, num_classes: int = 400) -> Complexity:
+    """Complexity of `config` in `space` on one clip of its input view, counted afresh."""
     with torch.device("meta"):
         model = space.build(config, num_classes)
     return measure(model, space.input_view(config).clip_shape(batch=1))
+
+
+_cache: dict[tuple[str, Hashable, int], Complexity] = {}
+
+
+def config_complexity(space: SearchSpace, config: Any, num_classes: int = 400) -> Complexity:
+    """`measure_config`, cached by the network `config` builds (`space.structure`)."""
+    key = (space.name, space.structure(config), num_classes)
+    if key not in _cache:
+        _cache[key] = measure_config(space, config, num_classes)
+    return _cache[key]

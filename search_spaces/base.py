@@ -8,7 +8,7 @@ and an unknown field fails at construction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -62,6 +62,14 @@ class SearchSpace(Protocol):
 
     def build(self, config: Any, num_classes: int) -> nn.Module:
         """A freshly initialised network for `config`."""
+        ...
+
+    def structure(self, config: Any) -> Hashable:
+        """A key equal for configurations that build the same network on the same input.
+
+        Factors round to channels and blocks, so many configurations share one network; the
+        complexity cache keys on this, which keeps contraction's bisection cheap.
+        """
         ...
 
     def input_view(self, config: Any) -> InputView:

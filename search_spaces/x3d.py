@@ -9,7 +9,7 @@ reference code's convention (`width_factor` 2.0 = the paper's X2D/XS…L widths)
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
@@ -77,7 +77,7 @@ def stage_widths(width_factor: float) -> tuple[int, ...]:
 
 def inner_width(width: int, bottleneck_factor: float) -> int:
     """Channels of a block's channel-wise conv for a stage of `width` output channels."""
-    return int(bottleneck_factor * width)
+    return max(1, int(bottleneck_factor * width))
 
 
 class SqueezeExcite(nn.Module):
@@ -365,6 +365,17 @@ class X3DSpace:
 
     def build(self, config: X3DConfig, num_classes: int) -> nn.Module:
         return build_x3d(config, num_classes)
+
+    def structure(self, config: X3DConfig) -> Hashable:
+        widths = stage_widths(config.width_factor)
+        return (
+            config.frames,
+            config.crop,
+            round_width(STEM_BASE_WIDTH, config.width_factor),
+            widths,
+            tuple(inner_width(width, config.bottleneck_factor) for width in widths),
+            stage_blocks(config.depth_factor),
+        )
 
     def input_view(self, config: X3DConfig) -> InputView:
         return InputView(frames=config.frames, stride=config.stride, crop=config.crop)

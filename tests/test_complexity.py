@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from expansion.complexity import config_complexity, count_params, measure
+from expansion.complexity import config_complexity, count_params, measure, measure_config
 from search_spaces.x3d import PRESETS, X3D_SPACE, build_x3d
 
 
@@ -78,10 +78,14 @@ def test_counting_leaves_the_model_as_it_was() -> None:
     assert not torch.equal(model.stem.bn.running_mean, running_mean)  # BN works normally
 
 
-def test_complexity_is_cached_per_configuration() -> None:
+def test_complexity_is_cached_per_network_structure() -> None:
     config = replace(PRESETS["M"], crop=200)
-    before = config_complexity.cache_info().hits
     first = config_complexity(X3D_SPACE, config)
     assert config_complexity(X3D_SPACE, config) is first
-    assert config_complexity.cache_info().hits == before + 1
+    # Factors that round to the same widths and blocks build the same network.
+    same_network = replace(config, width_factor=2.01, depth_factor=2.1)
+    assert X3D_SPACE.structure(same_network) == X3D_SPACE.structure(config)
+    assert config_complexity(X3D_SPACE, same_network) is first
+    assert measure_config(X3D_SPACE, same_network) == first
+    assert config_complexity(X3D_SPACE, replace(config, depth_factor=2.3)).gflops > first.gflops
     assert config_complexity(X3D_SPACE, config, num_classes=10).gflops < first.gflops
