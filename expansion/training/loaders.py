@@ -1,0 +1,45 @@
+"""DataLoaders for training and evaluation, with order and randomness fixed by a seed.
+
+Training clips are already a function of `(seed, epoch, index)` (see `expansion.data`); the only
+other randomness is the shuffling order, drawn here from `(seed, epoch)`, so an epoch's batches do
+not depend on the number of workers or on what ran before in the process.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.utils.data import DataLoader, Dataset, RandomSampler
+
+
+def epoch_generator(seed: int, epoch: int) -> torch.Generator:
+    """A generator for epoch `epoch` of a run seeded with `seed`."""
+    return torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+
+
+def train_loader(
+    dataset: Dataset, batch_size: int, num_workers: int, seed: int, epoch: int, pin_memory: bool
+) -> DataLoader:
+    """Shuffled full batches of `dataset` for one epoch (the last, partial batch is dropped)."""
+    generator = epoch_generator(seed, epoch)
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        sampler=RandomSampler(dataset, generator=generator),
+        num_workers=num_workers,
+        pin_memory=pin_memory,
+        drop_last=True,
+        generator=generator,
+    )
+
+
+def eval_loader(
+    dataset: Dataset, batch_size: int, num_workers: int, pin_memory: bool
+) -> DataLoader:
+    """Every item of `dataset` in index order (evaluation maps positions back to videos)."""
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        shuffle=False,
+        num_workers=num_workers,
+        pin_memory=pin_memory,
+    )

@@ -1,0 +1,86 @@
+"""What a trial needs: its schedule (`TrialSettings`, one YAML file of `conf/trial/`) and the job
+(`TrialJob`: search space, data, seed), both frozen and picklable for Ray workers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from expansion.data import DataSource, TestViews
+
+
+@dataclass(frozen=True)
+class TrialSettings:
+    """A training schedule for candidates. Rates are per 128 clips, scaled with `batch_size`.
+
+    `micro_batch_size` (None: the whole batch) is how many clips go through the model at once;
+    BN statistics are computed over them and their gradients accumulate to one step of
+    `batch_size`. `test_views` (`"KxS"`) are the views of the final evaluation; validation after
+    the other epochs uses the centre clip only. `cpus` is also the number of torch threads;
+    `gpus` > 0 trains on CUDA. `max_failures` is for the dispatcher (retries of a trial that
+    raised).
+    """
+
+    epochs: int
+    batch_size: int
+    base_lr: float
+    warmup_epochs: float
+    warmup_start_lr: float = 0.01
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 5e-5
+    dropout: float = 0.5
+    micro_batch_size: int | None = None
+    num_workers: int = 0
+    test_views: str = "10x1"
+    cpus: int = 1
+    gpus: float = 0.0
+    max_failures: int = 1
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 1 or self.cpus < 1:
+            raise ValueError(f"epochs, batch_size and cpus must be positive: {self}")
+        if not 0 <= self.warmup_epochs <= self.epochs:
+            raise ValueError(f"warmup_epochs must be in [0, epochs], got {self.warmup_epochs}")
+        if self.base_lr <= 0 or self.warmup_start_lr < 0:
+            raise ValueError(f"base_lr must be positive, warmup_start_lr not negative: {self}")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
+        if self.micro_batch_size is not None and not 1 <= self.micro_batch_size <= self.batch_size:
+            raise ValueError(f"micro_batch_size must be in [1, batch_size]: {self}")
+        if self.num_workers < 0 or self.gpus < 0 or self.max_failures < 0:
+            raise ValueError(f"num_workers, gpus and max_failures must not be negative: {self}")
+        TestViews.parse(self.test_views)
+
+    @property
+    def views(self) -> TestViews:
+        return TestViews.parse(self.test_views)
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> TrialSettings:
+        """Settings from a plain mapping (a `conf/trial/*.yaml`); unknown keys are an error."""
+        known = {field.name for field in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown trial settings: {', '.join(unknown)}")
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class TrialJob:
+    """Everything besides the candidate that a worker needs to train it.
+
+    Data sources must hold absolute paths (workers run in other directories). `num_classes`
+    sizes the classifier; `fps` resamples videos before the view's stride counts frames.
+    """
+
+    space: str
+    train: DataSource
+    val: DataSource
+    num_classes: int
+    seed: int
+    settings: TrialSettings
+    fps: float | None = None
+    max_bad_share: float = 0.05
