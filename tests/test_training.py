@@ -189,6 +189,11 @@ def test_same_seed_gives_the_same_outcome() -> None:
     assert [getattr(first, m) for m in metrics] == [getattr(second, m) for m in metrics]
 
 
+def test_loader_workers_do_not_change_the_outcome() -> None:
+    inline, workers = (run_trial(SPEC, tiny_job(epochs=1, num_workers=n)) for n in (0, 2))
+    assert (inline.top1, inline.loss) == (workers.top1, workers.loss)
+
+
 def test_micro_batches_accumulate_to_one_step() -> None:
     outcome = run_trial(SPEC, tiny_job(epochs=1, micro_batch_size=2))
     assert outcome.status == "ok" and outcome.epochs == 1
