@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -20,12 +21,16 @@ import av
 from expansion.data.synthetic import SyntheticSpec, SyntheticVideo
 
 
-def write_video(video: SyntheticVideo, path: Path, crf: int = 18) -> None:
-    """Encode every frame of `video` with libx264 (yuv420p) into `path`."""
+def write_video(video: SyntheticVideo, path: Path, crf: int = 18, gop: int | None = None) -> None:
+    """Encode every frame of `video` with libx264 (yuv420p) into `path`.
+
+    `gop` is the keyframe interval (x264's default, 250, when `None`).
+    """
     frame = video.render(0)
+    options = {"crf": str(crf)} | ({"g": str(gop)} if gop else {})
     with av.open(str(path), "w") as container:
         stream = container.add_stream(
-            "libx264", rate=Fraction(video.fps).limit_denominator(1001), options={"crf": str(crf)}
+            "libx264", rate=Fraction(video.fps).limit_denominator(1001), options=options
         )
         stream.height, stream.width = frame.shape[:2]
         stream.pix_fmt = "yuv420p"
@@ -50,7 +55,8 @@ def export_split(spec: SyntheticSpec, out: Path, jobs: int = 1) -> Path:
     (out / spec.split).mkdir(parents=True, exist_ok=True)
     indices = range(spec.num_videos)
     if jobs > 1:
-        with ProcessPoolExecutor(jobs) as pool:
+        # spawn, not fork: a forked child can inherit locks held by threads of this process
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
             lines = list(pool.map(_export_one, repeat(spec), repeat(out), indices, chunksize=8))
     else:
         lines = [_export_one(spec, out, index) for index in indices]

@@ -41,7 +41,6 @@ from typing import Literal
 
 import av
 import numpy as np
-import torch
 
 Split = Literal["train", "val"]
 Shape = Literal["disc", "square", "diamond", "ring", "glyphs"]
@@ -168,6 +167,12 @@ def draw(canvas: np.ndarray, sprite: Sprite, t: int) -> None:
             region += alpha * (paint - region)
 
 
+def _linear_weights(points: int, size: int) -> np.ndarray:
+    """`(size, points)` weights that interpolate `points` evenly spaced values linearly."""
+    position = np.linspace(0, points - 1, size)
+    return np.maximum(0.0, 1 - np.abs(position[:, None] - np.arange(points)[None, :]))
+
+
 class SyntheticVideo:
     """One synthetic video: a background and sprites, rendered frame by frame on demand."""
 
@@ -177,16 +182,15 @@ class SyntheticVideo:
         self.label = index % NUM_CLASSES
         rng = np.random.default_rng([spec.seed, _SPLITS[spec.split], index])
         self._size = (spec.height, spec.width)
-        self._background_grid = rng.uniform(0.15, 0.55, (3, 4, 5)).astype(np.float32)
+        self._background_grid = rng.uniform(0.15, 0.55, (3, 4, 3))
         self._sprites = _distractors(rng, spec) + _actors(rng, spec, self.label)
 
     @functools.cached_property
     def _background(self) -> np.ndarray:
-        grid = torch.from_numpy(self._background_grid)[None]
-        smooth = torch.nn.functional.interpolate(
-            grid, size=self._size, mode="bilinear", align_corners=True
-        )
-        return smooth[0].permute(1, 2, 0).contiguous().numpy()
+        """The coarse colour grid interpolated bilinearly to the frame size."""
+        rows, cols = (_linear_weights(n, size) for n, size in zip((3, 4), self._size, strict=True))
+        grid = self._background_grid
+        return np.einsum("yi,ijc,xj->yxc", rows, grid, cols, optimize=True).astype(np.float32)
 
     def render(self, t: int) -> np.ndarray:
         """Frame `t` as uint8 RGB `(H, W, 3)`."""

@@ -7,7 +7,7 @@ import pytest
 import torch
 from index_videos import frame_indices, grey
 
-from expansion.data import FolderSource, TestViews, build_dataset, sampling
+from expansion.data import FolderSource, TestViews, View, build_dataset, sampling
 from expansion.data.catalog import VideoEntry, VideoFiles
 from expansion.data.datasets import ClipDataset
 from search_spaces.base import InputView
@@ -75,7 +75,7 @@ def test_thirty_view_protocol_positions_and_sizes(make_video: Callable[..., Path
     dataset = ClipDataset(ramp, InputView(4, 5, 56), "test", test_views=TestViews.parse("10x3"))
     assert len(dataset) == 30
     assert [dataset.view_of(i) for i in (0, 2, 3, 29)] == [
-        dataset.view_of(0).__class__(0, c, s) for c, s in ((0, 0), (0, 2), (1, 0), (9, 2))
+        View(0, c, s) for c, s in ((0, 0), (0, 2), (1, 0), (9, 2))
     ]
     lefts = []
     for crop in range(3):
