@@ -1,0 +1,194 @@
+"""What a search will cost before it starts, and how far it has got while it runs.
+
+The estimate times a few training steps of two real candidates (the seed and one near the
+target) on the device trials will use, fits seconds per clip as a linear function of GFLOPs, and
+projects the expected path: each step ≈ `step_factor` × the GFLOPs of the last, one candidate
+per axis, plus the contraction trials.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any, TextIO
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from expansion.complexity import config_complexity
+from expansion.coordinator import SearchSettings
+from expansion.records import TrialOutcome, TrialSpec
+from expansion.training import runtime
+from expansion.training.settings import TrialSettings
+from search_spaces import SearchSpace
+
+PROBE_STEPS = 2
+# One evaluation clip costs about a third of a training clip (forward only).
+EVAL_COST = 1 / 3
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    step: int
+    gflops: float
+    trials: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The expected search: trials and time per step, and how many trials run at once."""
+
+    steps: tuple[StepPlan, ...]
+    parallel: int
+    seconds_per_clip: tuple[float, float]  # at zero GFLOPs, and per GFLOP
+    clips_per_trial: float  # training clips plus evaluation clips weighted by their cost
+
+    @property
+    def trials(self) -> int:
+        return sum(step.trials for step in self.steps)
+
+    @property
+    def seconds(self) -> float:
+        return sum(step.seconds for step in self.steps)
+
+    def trial_seconds(self, gflops: float) -> float:
+        """Estimated wall seconds of one trial, allowing for trials that share the machine."""
+        base, slope = self.seconds_per_clip
+        return self.clips_per_trial * (base + slope * gflops) / self.parallel
+
+
+def _probe_seconds_per_clip(model: nn.Module, shape: Sequence[int], device: torch.device) -> float:
+    model = runtime.prepare_model(model, device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
+    clips = runtime.to_device(torch.randn(*shape), device)
+    labels = torch.zeros(shape[0], dtype=torch.long, device=device)
+    timings = []
+    for _ in range(PROBE_STEPS + 1):
+        start = time.perf_counter()
+        optimizer.zero_grad(set_to_none=True)
+        with runtime.autocast(device):
+            loss = nn.functional.cross_entropy(model(clips), labels)
+        loss.backward()
+        optimizer.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        timings.append(time.perf_counter() - start)
+    return min(timings[1:]) / shape[0]  # the first step warms up
+
+
+def probe_config(space: SearchSpace, settings: SearchSettings) -> Any:
+    """A real candidate near half the target: the seed grown along the axes in turn."""
+    config, index = space.seed, 0
+    while (
+        config_complexity(space, config, settings.num_classes).gflops < settings.target_gflops / 2
+    ):
+        axis = space.axes[settings.axes[index % len(settings.axes)]]
+        config, index = axis.expand(config), index + 1
+    return config
+
+
+def estimate(
+    space: SearchSpace,
+    search: SearchSettings,
+    trial: TrialSettings,
+    train_videos: int,
+    val_videos: int,
+    sequential: bool = False,
+) -> Plan:
+    """The expected steps, trials and time, from a throughput probe on the trials' device."""
+    device = runtime.pick_device(trial.gpus)
+    points = []
+    with runtime.seeded_run(0, trial.cpus, device):
+        for config in (space.seed, probe_config(space, search)):
+            batch = min(trial.micro_batch_size or trial.batch_size, 4)
+            shape = space.input_view(config).clip_shape(batch)
+            model = space.build(config, search.num_classes)
+            gflops = config_complexity(space, config, search.num_classes).gflops
+            points.append((gflops, _probe_seconds_per_clip(model, shape, device)))
+    (g0, t0), (g1, t1) = points
+    slope = max((t1 - t0) / (g1 - g0), 0.0)
+    base = max(t0 - slope * g0, 0.0)
+    clips = trial.epochs * train_videos + val_videos * EVAL_COST * (
+        trial.epochs - 1 + trial.views.clips * trial.views.crops
+    )
+    parallel = 1 if sequential else _parallel_trials(trial, device)
+    plan = Plan((), parallel, (base, slope), clips)
+    steps = [StepPlan(0, g0, 1, plan.trial_seconds(g0))]
+    gflops = g0
+    while gflops < search.target_gflops and len(steps) <= search.max_steps:
+        gflops *= search.step_factor
+        step_seconds = len(search.axes) * plan.trial_seconds(gflops)
+        steps.append(StepPlan(len(steps), gflops, len(search.axes), step_seconds))
+    contractions = 1 if search.contract == "last" else len(search.axes)
+    target_seconds = contractions * plan.trial_seconds(search.target_gflops)
+    steps.append(StepPlan(len(steps), search.target_gflops, contractions, target_seconds))
+    return replace(plan, steps=tuple(steps))
+
+
+def _parallel_trials(trial: TrialSettings, device: torch.device) -> int:
+    if device.type == "cuda" and trial.gpus > 0:
+        return max(1, math.floor(torch.cuda.device_count() / trial.gpus))
+    return max(1, (os.cpu_count() or 1) // trial.cpus)
+
+
+def format_plan(plan: Plan, search: SearchSettings, device: str) -> str:
+    lines = [
+        f"Search to {search.target_gflops:g} GFLOPs along {', '.join(search.axes)}; "
+        f"{plan.parallel} trial(s) at a time on {device}.",
+        f"{'step':>6}{'trials':>8}{'GFLOPs':>10}{'est. time':>12}",
+    ]
+    for step in plan.steps:
+        name = "seed" if step.step == 0 else str(step.step)
+        if step is plan.steps[-1]:
+            name = "contr."
+        lines.append(
+            f"{name:>6}{step.trials:>8}{step.gflops:>10.3g}{format_seconds(step.seconds):>12}"
+        )
+    lines.append(f"about {plan.trials} trials, {format_seconds(plan.seconds)} (estimate)")
+    return "\n".join(lines)
+
+
+def format_seconds(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+class Progress:
+    """One line per finished trial, under a bar weighted by each trial's estimated cost."""
+
+    def __init__(self, plan: Plan, stream: TextIO = sys.stderr) -> None:
+        self.plan = plan
+        self.stream = stream
+        self.bar = tqdm(
+            total=round(plan.seconds),
+            unit="s",
+            desc="search",
+            file=stream,
+            bar_format="{desc} {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]",
+            dynamic_ncols=True,
+            disable=None,  # only on a terminal; logs and pipes get the trial lines alone
+        )
+        self.done = 0
+
+    def trial_finished(self, spec: TrialSpec, outcome: TrialOutcome) -> None:
+        self.done += 1
+        top1 = f"{100 * outcome.top1:5.1f}%" if outcome.top1 == outcome.top1 else "    - "
+        status = "" if outcome.status == "ok" else f"  {outcome.status}: {outcome.error}"
+        self.bar.write(
+            f"step {spec.step:>2} {spec.phase:<8} {spec.axis:<10} {spec.gflops:8.4f} GFLOPs  "
+            f"top-1 {top1}  {format_seconds(outcome.wall_s):>7}{status}",
+            file=self.stream,
+        )
+        remaining = max(self.bar.total - self.bar.n, 0)
+        self.bar.update(min(round(self.plan.trial_seconds(spec.gflops)), remaining))
+        self.bar.set_description_str(f"search: {self.done} trials")
+
+    def close(self) -> None:
+        self.bar.close()

@@ -1,0 +1,128 @@
+"""One expansion search, end to end: plan, train step by step, record, report.
+
+`run(config, output_dir)` is what `python -m expansion.run` calls with Hydra's composed
+configuration; tests call it directly. Every finished trial is in `trials.parquet` before the
+next one is looked at, so `resume=RUN_DIR` continues a killed search where it stopped.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TextIO
+
+import yaml
+
+from expansion.coordinator import Finished, next_action, validate
+from expansion.data import build_dataset
+from expansion.dispatch import Dispatcher, InlineDispatcher, TrialFunction, failed
+from expansion.plots import load_run, plot_frontier, plot_path
+from expansion.progress import Progress, estimate, format_plan, format_seconds
+from expansion.records import TrialOutcome, TrialRecord, TrialSpec
+from expansion.results import ResultsStore, write_atomically
+from expansion.settings import RunSettings, run_settings
+from expansion.training import runtime
+from expansion.training.trial import run_trial
+from search_spaces import SearchSpace, get_space
+
+SETTINGS_FILE = "search.yaml"
+# On resume these may change (e.g. join a cluster); everything else is the search's identity.
+RESUMABLE_OVERRIDES = ("dispatcher", "ray")
+
+
+def run(
+    config: Mapping[str, Any],
+    output_dir: Path,
+    trial_function: TrialFunction = run_trial,
+    stream: TextIO = sys.stderr,
+) -> Finished:
+    """Start a search in `output_dir` (or `config["run_dir"]`), or resume `config["resume"]`."""
+    resume = config.get("resume")
+    run_dir = Path(resume or config.get("run_dir") or output_dir).resolve()
+    saved = run_dir / SETTINGS_FILE
+    if resume:
+        if not saved.is_file():
+            raise ValueError(f"cannot resume {run_dir}: no {SETTINGS_FILE} (not a search run)")
+        original = yaml.safe_load(saved.read_text())
+        config = {**original, **{key: config[key] for key in RESUMABLE_OVERRIDES if key in config}}
+    elif (run_dir / "trials.parquet").exists() or (run_dir / "trials.csv").exists():
+        raise ValueError(f"{run_dir} already holds a search; continue it with resume={run_dir}")
+    settings = run_settings(config, run_dir)
+    space = get_space(settings.job.space)
+    validate(space, settings.search)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if not resume:
+        text = yaml.safe_dump(dict(config), sort_keys=False)
+        write_atomically(saved, lambda path: path.write_text(text))
+    return search(space, settings, trial_function, stream)
+
+
+def _dispatcher(settings: RunSettings, trial_function: TrialFunction) -> Dispatcher:
+    if settings.dispatcher == "inline":
+        return InlineDispatcher(settings.job, trial_function)
+    from expansion.ray_dispatch import RayDispatcher  # ray is imported only when asked for
+
+    storage = settings.run_dir / "ray"
+    return RayDispatcher(settings.job, storage, settings.ray_address, trial_function)
+
+
+def search(
+    space: SearchSpace, settings: RunSettings, trial_function: TrialFunction, stream: TextIO
+) -> Finished:
+    """Train candidates until the coordinator is done; write the path, final model and plots."""
+    started = time.perf_counter()
+    job, store = settings.job, ResultsStore(settings.run_dir, space)
+    records = store.records()
+    view = space.input_view(space.seed)
+    data = {"seed": job.seed, "fps": job.fps, "max_bad_share": job.max_bad_share}
+    # Building both datasets checks roots, list files and labels before any trial starts.
+    train_videos = len(build_dataset(job.train, view, "train", **data))
+    val_videos = len(build_dataset(job.val, view, "val", **data))
+    sequential = settings.dispatcher == "inline"
+    plan = estimate(space, settings.search, job.settings, train_videos, val_videos, sequential)
+    device = runtime.describe(runtime.pick_device(job.settings.gpus))
+    print(format_plan(plan, settings.search, device), file=stream)
+    if records:
+        print(f"resuming {settings.run_dir}: {len(records)} trials already done", file=stream)
+    progress = Progress(plan, stream)
+    dispatcher = _dispatcher(settings, trial_function)
+
+    def record(spec: TrialSpec, outcome: TrialOutcome) -> None:
+        entry = TrialRecord(settings.run_dir.name, job.seed, spec, outcome)
+        store.append(entry)
+        records.append(entry)
+        progress.trial_finished(spec, outcome)
+
+    try:
+        while not isinstance(action := next_action(space, settings.search, records), Finished):
+            dispatcher.run(action.trials, record)
+            finished = {entry.trial_id for entry in records}
+            for spec in action.trials:  # never propose the same trial forever
+                if spec.trial_id not in finished:
+                    record(spec, failed("the dispatcher returned no result for this trial"))
+    finally:
+        dispatcher.close()
+        progress.close()
+    store.write_path(list(action.path))
+    store.write_final(action.final, action.note, {"target_gflops": settings.search.target_gflops})
+    run_table = load_run(settings.run_dir)
+    plot_frontier([run_table], settings.run_dir / "frontier.png")
+    plot_path([run_table], settings.run_dir / "path.png")
+    _summarize(action, records, time.perf_counter() - started, plan.parallel, stream)
+    return action
+
+
+def _summarize(
+    result: Finished, records: list[TrialRecord], seconds: float, parallel: int, stream: TextIO
+) -> None:
+    final = result.final
+    training = sum(entry.outcome.wall_s for entry in records) / parallel
+    print(
+        f"final: {final.trial_id} ({final.spec.axis}), {final.spec.gflops:.4g} GFLOPs, "
+        f"top-1 {100 * final.outcome.top1:.1f}% — {result.note}\n"
+        f"{len(records)} trials in {format_seconds(seconds)}; "
+        f"time outside training ≈ {max(seconds - training, 0) / max(seconds, 1e-9):.0%}",
+        file=stream,
+    )
