@@ -139,7 +139,10 @@ def _coverage(shape: Shape, dx: np.ndarray, dy: np.ndarray, radius: float) -> np
 
 
 def draw(canvas: np.ndarray, sprite: Sprite, t: int) -> None:
-    """Paint `sprite` as it is at frame `t` onto a float RGB `canvas` `(H, W, 3)` in place."""
+    """Paint `sprite` as it is at frame `t` onto an RGB `canvas` `(H, W, 3)` in place.
+
+    The canvas is float in [0, 1] or uint8 in [0, 255]; only the sprite's box is converted.
+    """
     height, width = canvas.shape[:2]
     x = (sprite.x + sprite.vx * t) % width
     y = (sprite.y + sprite.vy * t) % height
@@ -164,13 +167,11 @@ def draw(canvas: np.ndarray, sprite: Sprite, t: int) -> None:
                 mark = _LATTICE_CELLS[sprite.glyph][rows, cols][..., None]
                 paint = colour * (0.45 + 0.55 * mark)
             region = canvas[top:bottom, left:right]
-            region += alpha * (paint - region)
-
-
-def _linear_weights(points: int, size: int) -> np.ndarray:
-    """`(size, points)` weights that interpolate `points` evenly spaced values linearly."""
-    position = np.linspace(0, points - 1, size)
-    return np.maximum(0.0, 1 - np.abs(position[:, None] - np.arange(points)[None, :]))
+            if canvas.dtype == np.uint8:
+                pixels = region.astype(np.float32) / 255
+                region[...] = np.rint((pixels + alpha * (paint - pixels)) * 255)
+            else:
+                region += alpha * (paint - region)
 
 
 class SyntheticVideo:
@@ -182,22 +183,22 @@ class SyntheticVideo:
         self.label = index % NUM_CLASSES
         rng = np.random.default_rng([spec.seed, _SPLITS[spec.split], index])
         self._size = (spec.height, spec.width)
-        self._background_grid = rng.uniform(0.15, 0.55, (3, 4, 3))
+        self._background_grid = rng.integers(38, 141, (3, 4, 3), dtype=np.uint8)
         self._sprites = _distractors(rng, spec) + _actors(rng, spec, self.label)
 
     @functools.cached_property
     def _background(self) -> np.ndarray:
-        """The coarse colour grid interpolated bilinearly to the frame size."""
-        rows, cols = (_linear_weights(n, size) for n, size in zip((3, 4), self._size, strict=True))
-        grid = self._background_grid
-        return np.einsum("yi,ijc,xj->yxc", rows, grid, cols, optimize=True).astype(np.float32)
+        """The coarse colour grid scaled bilinearly to the frame size."""
+        grid = av.VideoFrame.from_ndarray(self._background_grid, format="rgb24")
+        height, width = self._size
+        return grid.to_ndarray(width=width, height=height, format="rgb24", interpolation="BILINEAR")
 
     def render(self, t: int) -> np.ndarray:
         """Frame `t` as uint8 RGB `(H, W, 3)`."""
         canvas = self._background.copy()
         for sprite in self._sprites:
             draw(canvas, sprite, t)
-        return (np.clip(canvas, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+        return canvas
 
     def frames(self, indices: Sequence[int]) -> list[av.VideoFrame]:
         return [av.VideoFrame.from_ndarray(self.render(t), format="rgb24") for t in indices]

@@ -43,8 +43,6 @@ class VideoFile:
             self._time_base: Fraction = self._stream.time_base
             self._start = self._stream.start_time or 0
             self.num_frames = self._count_frames()
-            self.height = self._stream.codec_context.height
-            self.width = self._stream.codec_context.width
         except BaseException:
             self._container.close()
             raise
