@@ -1,8 +1,8 @@
 """One epoch of training and one pass of evaluation: the core shared by trials and full training.
 
 `evaluate` averages softmax scores over the views of each video (K-Center, 30-view, ...), mapping
-dataset items to videos through the dataset's `view_of`, and returns per-video scores as well as
-top-k accuracies, so the evaluation entry point can save them.
+dataset items to videos through the dataset's `view_of`, and returns per-video scores (and, when
+asked, every view's) as well as top-k accuracies, so the evaluation entry point can save them.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from expansion.training import runtime
 from expansion.training.loaders import eval_loader
 
 Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+# Wraps a loader, e.g. in a progress bar; must keep the order of the batches.
+Progress = Callable[[Iterable[Batch]], Iterable[Batch]]
 
 
 class NonFiniteLoss(FloatingPointError):
@@ -108,11 +110,15 @@ class ViewDataset(Protocol):
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Per-video softmax scores averaged over views, labels, and the mean loss over all views."""
+    """Per-video softmax scores averaged over views, labels, and the mean loss over all views.
+
+    `view_scores` (float32, one row per dataset item) is kept only when `evaluate` is asked to.
+    """
 
     scores: torch.Tensor
     labels: torch.Tensor
     loss: float
+    view_scores: torch.Tensor | None = None
 
     def top_k(self, k: int) -> float:
         """Share of videos whose label is among the `k` highest averaged scores."""
@@ -143,11 +149,15 @@ def evaluate(
     device: torch.device,
     batch_size: int,
     num_workers: int = 0,
+    progress: Progress | None = None,
+    keep_views: bool = False,
 ) -> Evaluation:
     """Scores of every video of `dataset`: softmax of each view, averaged over its views.
 
     A video's label is the one its items carry (an unreadable video replaced by the data
-    pipeline carries its replacement's label).
+    pipeline carries its replacement's label). `progress` wraps the loader (a progress bar);
+    `keep_views` also returns each item's softmax scores (items × classes float32: large for
+    30 views of a big dataset).
     """
     model.eval()
     videos = torch.tensor([dataset.view_of(i).video for i in range(len(dataset))])
@@ -155,13 +165,16 @@ def evaluate(
     views = torch.zeros(dataset.num_videos, dtype=torch.float64)
     labels = torch.full((dataset.num_videos,), -1, dtype=torch.int64)
     total_loss, seen = 0.0, 0
-    loader = eval_loader(dataset, batch_size, num_workers, device.type == "cuda")  # type: ignore[arg-type]
-    for inputs, batch_labels, _ in loader:
+    kept: list[torch.Tensor] = []
+    loader: Iterable[Batch] = eval_loader(dataset, batch_size, num_workers, device.type == "cuda")  # type: ignore[arg-type]
+    for inputs, batch_labels, _ in progress(loader) if progress else loader:
         with runtime.autocast(device):
             logits = model(runtime.to_device(inputs, device))
         logits = logits.float()
         total_loss += functional.cross_entropy(logits, batch_labels.to(device), reduction="sum")
         probabilities = logits.softmax(dim=1).cpu().double()
+        if keep_views:
+            kept.append(probabilities.float())
         if sums is None:
             sums = torch.zeros(dataset.num_videos, probabilities.shape[1], dtype=torch.float64)
         owners = videos[seen : seen + len(batch_labels)]
@@ -171,4 +184,5 @@ def evaluate(
         seen += len(batch_labels)
     if sums is None or bool((views == 0).any()):
         raise ValueError("evaluation needs at least one view of every video")
-    return Evaluation(sums / views[:, None], labels, float(total_loss) / seen)
+    view_scores = torch.cat(kept) if keep_views else None
+    return Evaluation(sums / views[:, None], labels, float(total_loss) / seen, view_scores)
