@@ -316,9 +316,3 @@ class SyntheticVideos:
 
     def open(self, index: int) -> SyntheticVideo:
         return SyntheticVideo(self.spec, index)
-
-
-if __name__ == "__main__":
-    from expansion.data.export import main
-
-    main()
