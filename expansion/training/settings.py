@@ -1,5 +1,6 @@
 """What a trial needs: its schedule (`TrialSettings`, one YAML file of `conf/trial/`) and the job
-(`TrialJob`: search space, data, seed), both frozen and picklable for Ray workers.
+(`TrialJob`: search space, data, seed), both frozen and picklable for Ray workers; and what full
+training adds to a schedule (`TrainSettings`, one YAML file of `conf/recipe/`).
 """
 
 from __future__ import annotations
@@ -84,3 +85,36 @@ class TrialJob:
     settings: TrialSettings
     fps: float | None = None
     max_bad_share: float = 0.05
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """The recipe of full training: a schedule as trials have, plus what only full runs do.
+
+    The schedule's `test_views` are the views of the final evaluation, after precise BN has
+    recomputed BN statistics over `precise_bn_batches` training batches (0: not at all);
+    validation after every epoch uses the centre clip. `cpus` are torch threads per worker,
+    `max_failures` the restarts Ray Train allows. The newest `keep_checkpoints` epoch
+    checkpoints stay on disk.
+    """
+
+    schedule: TrialSettings
+    precise_bn_batches: int = 200
+    keep_checkpoints: int = 2
+
+    def __post_init__(self) -> None:
+        if self.precise_bn_batches < 0 or self.keep_checkpoints < 1:
+            raise ValueError(
+                f"precise_bn_batches must not be negative, keep_checkpoints must be positive: "
+                f"{self.precise_bn_batches}, {self.keep_checkpoints}"
+            )
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> TrainSettings:
+        """A recipe from a plain mapping (a `conf/recipe/*.yaml`); unknown keys are an error."""
+        own = {field.name for field in fields(cls)} - {"schedule"}
+        schedule = {key: value for key, value in values.items() if key not in own}
+        return cls(
+            TrialSettings.from_mapping(schedule),
+            **{key: value for key, value in values.items() if key in own},
+        )
