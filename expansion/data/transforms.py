@@ -21,8 +21,11 @@ SCALING = Interpolation.BILINEAR | Interpolation.ACCURATE_RND | Interpolation.FU
 
 
 def short_side_scale(crop: int, factor: int) -> int:
-    """`factor`·γs, the short side used with a crop of `crop` (γs = crop / 112)."""
-    return round(factor * crop / 112)
+    """`factor`·γs, the short side used with a crop of `crop` (γs = crop / 112), rounded down.
+
+    Rounding down reproduces the reference's 3-crop test sizes: 182 (XS, S), 256 (M), 356 (L, XL).
+    """
+    return factor * crop // 112
 
 
 def scaled_size(height: int, width: int, short_side: int) -> tuple[int, int]:

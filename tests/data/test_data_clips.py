@@ -12,7 +12,7 @@ from expansion.data.catalog import VideoEntry, VideoFiles
 from expansion.data.datasets import ClipDataset
 from search_spaces.base import InputView
 
-# crop 32: short side 37 at test time (128γs), [37, 46] in training
+# crop 32: short side 36 at test time (128γs, rounded down), [36, 45] in training
 VIEW = InputView(frames=4, stride=5, crop=32)
 
 
@@ -94,7 +94,7 @@ def test_thirty_view_temporal_positions(make_video: Callable[..., Path]) -> None
     for index in range(0, 30, 4):
         where = dataset.view_of(index)
         clip = dataset[index][0]
-        assert clip.shape == (3, 4, 37, 37)
+        assert clip.shape == (3, 4, 36, 36)  # crops of 128γs = floor(128 · 32 / 112)
         start = sampling.test_starts(61, 4, 5, 10)[where.clip]
         assert frame_indices(clip) == sampling.window(start, 4, 5, 61)
 

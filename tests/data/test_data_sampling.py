@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from expansion.data import TestViews, sampling, transforms
+from search_spaces.x3d import PRESETS, TEST_CROPS
 
 
 def test_window_integer_and_fractional_strides() -> None:
@@ -49,6 +50,8 @@ def test_test_views_parse() -> None:
 def test_scale_and_crop_geometry() -> None:
     assert transforms.short_side_scale(224, 128) == 256
     assert transforms.short_side_scale(112, 160) == 160
+    for name, test_crop in TEST_CROPS.items():  # the reference's 3-crop sizes are 128γs
+        assert transforms.short_side_scale(PRESETS[name].crop, 128) == test_crop
     assert transforms.scaled_size(256, 340, 128) == (128, 170)
     assert transforms.scaled_size(340, 256, 128) == (170, 128)
     assert transforms.long_side_offsets(170, 128, 3) == [0, 21, 42]
