@@ -18,11 +18,12 @@ from typing import Any, TextIO
 import hydra
 import pandas as pd
 import torch
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from tqdm import tqdm
 
 from expansion.architecture import resolve_architecture
 from expansion.checkpoints import load_checkpoint
+from expansion.cli import call_with_config
 from expansion.data import ClipDataset, TestViews, build_dataset
 from expansion.settings import data_sources
 from expansion.training import runtime
@@ -145,13 +146,7 @@ def write_scores(out: Path, result: Evaluation, dataset: ClipDataset) -> None:
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="evaluate")
 def main(config: DictConfig) -> None:
-    settings = OmegaConf.to_container(config, resolve=True)
-    assert isinstance(settings, dict)
-    try:
-        evaluate_checkpoint(settings)
-    except ValueError as error:  # bad input of every kind: one line, exit 2
-        print(f"expansion.evaluate: error: {error}", file=sys.stderr)
-        sys.exit(2)
+    call_with_config("expansion.evaluate", config, evaluate_checkpoint)
 
 
 if __name__ == "__main__":

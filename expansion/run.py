@@ -6,13 +6,13 @@ does the work and is what tests call.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
+from expansion.cli import call_with_config
 from expansion.search import run
 
 # Hydra's output folder is the run folder: resume=DIR, else run_dir=DIR, else a new one.
@@ -23,13 +23,8 @@ OmegaConf.register_new_resolver(
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(config: DictConfig) -> None:
-    settings = OmegaConf.to_container(config, resolve=True)
-    assert isinstance(settings, dict)
-    try:
-        run(settings, Path(HydraConfig.get().runtime.output_dir))
-    except ValueError as error:  # every user-facing error of the project is a ValueError
-        print(f"expansion.run: error: {error}", file=sys.stderr)
-        sys.exit(2)
+    output_dir = Path(HydraConfig.get().runtime.output_dir)
+    call_with_config("expansion.run", config, lambda settings: run(settings, output_dir))
 
 
 if __name__ == "__main__":

@@ -17,9 +17,10 @@ from typing import Any, TextIO
 
 import hydra
 import yaml
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from expansion.architecture import resolve_architecture
+from expansion.cli import call_with_config
 from expansion.settings import data_sources
 from expansion.training import runtime
 from expansion.training.fit import (
@@ -104,13 +105,7 @@ def train(config: Mapping[str, Any], stream: TextIO = sys.stderr) -> dict[str, A
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
 def main(config: DictConfig) -> None:
-    settings = OmegaConf.to_container(config, resolve=True)
-    assert isinstance(settings, dict)
-    try:
-        train(settings)
-    except ValueError as error:  # bad input of every kind: one line, exit 2
-        print(f"expansion.train: error: {error}", file=sys.stderr)
-        sys.exit(2)
+    call_with_config("expansion.train", config, train)
 
 
 if __name__ == "__main__":

@@ -13,8 +13,7 @@ from typing import Any
 import pandas as pd
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
+from hydra_configs import compose_config
 from torch import nn
 
 from expansion.architecture import save_architecture
@@ -34,9 +33,7 @@ VIDEOS = 6
 
 
 def settings(*overrides: str) -> dict[str, Any]:
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        config = compose("evaluate", overrides=list(overrides))
-    return OmegaConf.to_container(config, resolve=True)  # type: ignore[return-value]
+    return compose_config("evaluate", *overrides)
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,7 @@ from typing import Any
 import pandas as pd
 import pytest
 import yaml
-from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
+from hydra_configs import compose_config
 
 from expansion.describe import main as describe
 from expansion.records import TrialOutcome, TrialSpec
@@ -38,9 +37,7 @@ RUN_FILES = ["trials.parquet", "trials.csv", "path.csv", "final.yaml", "frontier
 
 
 def settings(*overrides: str) -> dict[str, Any]:
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        config = compose("config", overrides=list(overrides))
-    return OmegaConf.to_container(config, resolve=True)  # type: ignore[return-value]
+    return compose_config("config", *overrides)
 
 
 def search(run_dir: Path, *overrides: str, trial_function: Any = run_trial) -> Any:

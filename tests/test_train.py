@@ -14,8 +14,7 @@ from typing import Any
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
-from omegaconf import OmegaConf
+from hydra_configs import compose_config
 from torch import nn
 
 from expansion.architecture import save_architecture
@@ -41,9 +40,7 @@ EPOCHS = 5
 
 
 def settings(*overrides: str) -> dict[str, Any]:
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        config = compose("train", overrides=list(overrides))
-    return OmegaConf.to_container(config, resolve=True)  # type: ignore[return-value]
+    return compose_config("train", *overrides)
 
 
 @pytest.fixture(scope="module")
