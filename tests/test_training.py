@@ -105,6 +105,14 @@ def test_trial_schedules_load(name: str) -> None:
     assert settings.views.count >= 1
 
 
+def test_gpus_default_to_one_when_cuda_is_visible() -> None:
+    values = yaml.safe_load((CONF / "short.yaml").read_text())
+    assert values["gpus"] is None
+    expected = 1.0 if torch.cuda.is_available() else 0.0
+    assert TrialSettings.from_mapping(values).gpus == expected
+    assert TrialSettings.from_mapping(values | {"gpus": 0.5}).gpus == 0.5
+
+
 def test_unknown_settings_are_named() -> None:
     values = yaml.safe_load((CONF / "smoke.yaml").read_text()) | {"lr": 1, "epochz": 2}
     with pytest.raises(ValueError, match=r"unknown trial settings: epochz, lr$"):

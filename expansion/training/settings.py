@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
+import torch
+
 from expansion.data import DataSource, TestViews
 
 
@@ -66,6 +68,8 @@ class TrialSettings:
         unknown = sorted(set(values) - known)
         if unknown:
             raise ValueError(f"unknown trial settings: {', '.join(unknown)}")
+        if values.get("gpus", 0.0) is None:  # null: one GPU per trial when CUDA is visible
+            values = {**values, "gpus": 1.0 if torch.cuda.is_available() else 0.0}
         return cls(**values)
 
 
