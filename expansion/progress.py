@@ -35,6 +35,7 @@ EVAL_COST = 1 / 3
 @dataclass(frozen=True)
 class StepPlan:
     step: int
+    label: str  # "seed", the step number, or "contr." for the contraction
     gflops: float
     trials: int
     seconds: float
@@ -119,16 +120,29 @@ def estimate(
     )
     parallel = 1 if sequential else _parallel_trials(trial, device)
     plan = Plan((), parallel, (base, slope), clips)
-    steps = [StepPlan(0, g0, 1, plan.trial_seconds(g0))]
-    gflops = g0
+    steps = [StepPlan(0, "seed", g0, 1, plan.trial_seconds(g0))]
+    gflops, multiplier = g0, _step_multiplier(space, search)
     while gflops < search.target_gflops and len(steps) <= search.max_steps:
-        gflops *= search.step_factor
+        gflops *= multiplier
         step_seconds = len(search.axes) * plan.trial_seconds(gflops)
-        steps.append(StepPlan(len(steps), gflops, len(search.axes), step_seconds))
-    contractions = 1 if search.contract == "last" else len(search.axes)
-    target_seconds = contractions * plan.trial_seconds(search.target_gflops)
-    steps.append(StepPlan(len(steps), search.target_gflops, contractions, target_seconds))
+        steps.append(StepPlan(len(steps), str(len(steps)), gflops, len(search.axes), step_seconds))
+    if gflops > search.target_gflops:  # the search contracts only if it overshoots
+        contractions = 1 if search.contract == "last" else len(search.axes)
+        target_seconds = contractions * plan.trial_seconds(search.target_gflops)
+        target = search.target_gflops
+        steps.append(StepPlan(len(steps), "contr.", target, contractions, target_seconds))
     return replace(plan, steps=tuple(steps))
+
+
+def _step_multiplier(space: SearchSpace, search: SearchSettings) -> float:
+    """The mean GFLOPs ratio of one step from the seed (≈ step_factor, but rounding moves it)."""
+    exponent = math.log(search.step_factor) / math.log(2)
+    seed = config_complexity(space, space.seed, search.num_classes).gflops
+    ratios = [
+        config_complexity(space, axis.apply(space.seed, axis.step**exponent), search.num_classes)
+        for axis in (space.axes[name] for name in search.axes)
+    ]
+    return math.exp(sum(math.log(ratio.gflops / seed) for ratio in ratios) / len(ratios))
 
 
 def _parallel_trials(trial: TrialSettings, device: torch.device) -> int:
@@ -144,11 +158,8 @@ def format_plan(plan: Plan, search: SearchSettings, device: str) -> str:
         f"{'step':>6}{'trials':>8}{'GFLOPs':>10}{'est. time':>12}",
     ]
     for step in plan.steps:
-        name = "seed" if step.step == 0 else str(step.step)
-        if step is plan.steps[-1]:
-            name = "contr."
         lines.append(
-            f"{name:>6}{step.trials:>8}{step.gflops:>10.3g}{format_seconds(step.seconds):>12}"
+            f"{step.label:>6}{step.trials:>8}{step.gflops:>10.3g}{format_seconds(step.seconds):>12}"
         )
     lines.append(f"about {plan.trials} trials, {format_seconds(plan.seconds)} (estimate)")
     return "\n".join(lines)

@@ -1,0 +1,35 @@
+"""The plan printed before a search: projected steps, trials and time."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import yaml
+from hydra_configs import CONF
+
+from expansion.coordinator import SearchSettings
+from expansion.progress import estimate, format_plan
+from expansion.training.settings import TrialSettings
+from search_spaces.x3d import AXES, X3D_SPACE
+
+SMOKE = TrialSettings.from_mapping(yaml.safe_load((CONF / "trial" / "smoke.yaml").read_text()))
+SETTINGS = SearchSettings(target_gflops=0.05, axes=tuple(AXES), num_classes=12)
+
+
+def test_plan_projects_steps_until_the_target_and_one_contraction() -> None:
+    plan = estimate(X3D_SPACE, SETTINGS, SMOKE, train_videos=24, val_videos=12, sequential=True)
+    # 0.0199 GFLOPs, then ≈ 1.93× per step: 0.038 < 0.05 < 0.074, so two steps and a contraction.
+    assert [step.label for step in plan.steps] == ["seed", "1", "2", "contr."]
+    assert [step.trials for step in plan.steps] == [1, 6, 6, 1]
+    assert plan.trials == 14 and plan.parallel == 1
+    assert 0.07 < plan.steps[2].gflops < 0.08
+    assert all(step.seconds > 0 for step in plan.steps)
+    assert plan.steps[2].seconds > plan.steps[1].seconds  # bigger candidates cost more
+    text = format_plan(plan, SETTINGS, "cpu")
+    assert "about 14 trials" in text and "contr." in text
+
+
+def test_plan_without_reaching_the_target_has_no_contraction() -> None:
+    capped = replace(SETTINGS, max_steps=1)
+    plan = estimate(X3D_SPACE, capped, SMOKE, train_videos=24, val_videos=12, sequential=True)
+    assert [step.label for step in plan.steps] == ["seed", "1"]
