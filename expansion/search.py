@@ -75,6 +75,7 @@ def search(
     started = time.perf_counter()
     job, store = settings.job, ResultsStore(settings.run_dir, space)
     records = store.records()
+    resumed_with = len(records)
     view = space.input_view(space.seed)
     data = {"seed": job.seed, "fps": job.fps, "max_bad_share": job.max_bad_share}
     # Building both datasets checks roots, list files and labels before any trial starts.
@@ -110,19 +111,21 @@ def search(
     run_table = load_run(settings.run_dir)
     plot_frontier([run_table], settings.run_dir / "frontier.png")
     plot_path([run_table], settings.run_dir / "path.png")
-    _summarize(action, records, time.perf_counter() - started, plan.parallel, stream)
+    trained_now = records[resumed_with:]
+    _summarize(action, trained_now, time.perf_counter() - started, plan.parallel, stream)
     return action
 
 
 def _summarize(
-    result: Finished, records: list[TrialRecord], seconds: float, parallel: int, stream: TextIO
+    result: Finished, trained: list[TrialRecord], seconds: float, parallel: int, stream: TextIO
 ) -> None:
+    """The final model, and how much of this invocation's time went into its own trials."""
     final = result.final
-    training = sum(entry.outcome.wall_s for entry in records) / parallel
+    training = sum(entry.outcome.wall_s for entry in trained) / parallel
     print(
         f"final: {final.trial_id} ({final.spec.axis}), {final.spec.gflops:.4g} GFLOPs, "
         f"top-1 {100 * final.outcome.top1:.1f}% — {result.note}\n"
-        f"{len(records)} trials in {format_seconds(seconds)}; "
+        f"{len(trained)} trials in {format_seconds(seconds)}; "
         f"time outside training ≈ {max(seconds - training, 0) / max(seconds, 1e-9):.0%}",
         file=stream,
     )
