@@ -46,12 +46,18 @@ def load_architecture(path: str | Path) -> tuple[SearchSpace, Any]:
         raise ValueError(f"architecture file {path}: {error}") from None
 
 
+def find_preset(space: SearchSpace, name: str) -> Any | None:
+    """The preset of `space` called `name` (case-insensitive), or None."""
+    presets = {preset.upper(): config for preset, config in space.presets.items()}
+    return presets.get(name.upper())
+
+
 def resolve_architecture(name_or_path: str) -> tuple[SearchSpace, Any]:
     """A preset of the default space by name (case-insensitive), or an architecture file."""
     space = get_space(DEFAULT_SPACE)
-    presets = {name.upper(): config for name, config in space.presets.items()}
-    if name_or_path.upper() in presets:
-        return space, presets[name_or_path.upper()]
+    preset = find_preset(space, name_or_path)
+    if preset is not None:
+        return space, preset
     if Path(name_or_path).suffix in {".yaml", ".yml"} or Path(name_or_path).exists():
         return load_architecture(name_or_path)
     known = ", ".join(space.presets)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, fields
 from typing import Any
 
-from expansion.architecture import load_architecture
+from expansion.architecture import find_preset, load_architecture
 from expansion.cli import OneLineParser
 from expansion.complexity import config_complexity
 from search_spaces.x3d import PRESETS, X3D_SPACE, X3DConfig, summarize
@@ -55,10 +55,10 @@ def _base_config(args: argparse.Namespace) -> dict[str, Any] | None:
     if args.preset and args.config:
         raise ValueError("give a preset or --config, not both")
     if args.preset:
-        by_name = {name.upper(): config for name, config in PRESETS.items()}
-        if args.preset.upper() not in by_name:
+        preset = find_preset(X3D_SPACE, args.preset)
+        if preset is None:
             raise ValueError(f"unknown preset {args.preset!r}; known: {', '.join(PRESETS)}")
-        return asdict(by_name[args.preset.upper()])
+        return asdict(preset)
     if args.config:
         space, config = load_architecture(args.config)
         if space is not X3D_SPACE:

@@ -220,15 +220,16 @@ class SyntheticVideo:
         return None
 
 
+def _velocity(rng: np.random.Generator, max_speed: float) -> tuple[float, float]:
+    """A random direction at a speed up to `max_speed` px per frame."""
+    angle, speed = rng.uniform(0, 2 * math.pi), rng.uniform(0, max_speed)
+    return speed * math.cos(angle), speed * math.sin(angle)
+
+
 def _drift(rng: np.random.Generator, spec: SyntheticSpec, max_speed: float) -> dict[str, float]:
     """Anywhere in the frame, drifting in a random direction (distractors)."""
-    angle, speed = rng.uniform(0, 2 * math.pi), rng.uniform(0, max_speed)
-    return {
-        "x": rng.uniform(0, spec.width),
-        "y": rng.uniform(0, spec.height),
-        "vx": speed * math.cos(angle),
-        "vy": speed * math.sin(angle),
-    }
+    vx, vy = _velocity(rng, max_speed)
+    return {"x": rng.uniform(0, spec.width), "y": rng.uniform(0, spec.height), "vx": vx, "vy": vy}
 
 
 def _centred(
@@ -247,8 +248,7 @@ def _centred(
 
 def _slow(rng: np.random.Generator, spec: SyntheticSpec) -> dict[str, float]:
     """A centred actor drifting slowly (at most 0.4 px per frame) in a random direction."""
-    angle, speed = rng.uniform(0, 2 * math.pi), rng.uniform(0, 0.4)
-    return _centred(rng, spec, speed * math.cos(angle), speed * math.sin(angle))
+    return _centred(rng, spec, *_velocity(rng, 0.4))
 
 
 def _tint(rng: np.random.Generator, colour: Colour) -> Colour:
