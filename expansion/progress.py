@@ -2,8 +2,8 @@
 
 The estimate times a few training steps of two real candidates (the seed and one near the
 target) on the device trials will use, fits seconds per clip as a linear function of GFLOPs, and
-projects the expected path: each step ≈ `step_factor` × the GFLOPs of the last, one candidate
-per axis, plus the contraction trials.
+projects the expected path: each step `step_factor` × the GFLOPs of the last (the coordinator
+sizes every candidate to that), one candidate per axis, plus the contraction trials.
 """
 
 from __future__ import annotations
@@ -135,14 +135,19 @@ def estimate(
 
 
 def _step_multiplier(space: SearchSpace, search: SearchSettings) -> float:
-    """The mean GFLOPs ratio of one step from the seed (≈ step_factor, but rounding moves it)."""
-    exponent = math.log(search.step_factor) / math.log(2)
+    """The GFLOPs ratio of one step that the plan projects.
+
+    With a `step_factor`, that factor: the coordinator sizes every candidate to it. Without one
+    (each axis takes its paper step), the geometric mean of those steps' ratios from the seed.
+    """
+    if search.step_factor is not None:
+        return search.step_factor
     seed = config_complexity(space, space.seed, search.num_classes).gflops
     ratios = [
-        config_complexity(space, axis.apply(space.seed, axis.step**exponent), search.num_classes)
+        config_complexity(space, axis.expand(space.seed), search.num_classes).gflops / seed
         for axis in (space.axes[name] for name in search.axes)
     ]
-    return math.exp(sum(math.log(ratio.gflops / seed) for ratio in ratios) / len(ratios))
+    return math.exp(sum(math.log(ratio) for ratio in ratios) / len(ratios))
 
 
 def _parallel_trials(trial: TrialSettings, device: torch.device) -> int:

@@ -3,7 +3,9 @@
 Each step's candidates are one `tune.Tuner` run. Trials get `trial.cpus` CPUs and `trial.gpus`
 GPUs (fractions share a GPU); Ray retries a trial that raised `trial.max_failures` times. A local
 Ray instance is started unless `address` names a cluster (`"auto"` or `host:port`), which is
-joined unchanged. Ray's own console output is kept quiet; its files go under the run directory.
+joined unchanged. On a local CPU-only instance, a step of fewer candidates than the machine runs
+at once gives each trial a share of the idle CPUs as torch threads (`cpus_per_trial`). Ray's
+own console output is kept quiet; its files go under the run directory.
 """
 
 from __future__ import annotations
@@ -11,11 +13,11 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 from typing import Any
 
-from expansion.dispatch import OnResult, TrialFunction, describe_error, failed
+from expansion.dispatch import OnResult, TrialFunction, cpus_per_trial, describe_error, failed
 from expansion.records import TrialOutcome, TrialSpec
 from expansion.training.settings import TrialJob
 from expansion.training.trial import run_trial
@@ -104,15 +106,22 @@ class RayDispatcher:
                 include_dashboard=False,
                 configure_logging=True,
             )
+        # The machine's CPUs (as Ray counts them) are this search's only on a Ray instance it
+        # started itself.
+        self.local_cpus: int | None = None
+        if self.started_ray and address is None:
+            self.local_cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
 
-    def run(self, trials: Sequence[TrialSpec], on_result: OnResult) -> None:
+    def run(self, trials: Sequence[TrialSpec], on_result: OnResult, step_size: int) -> None:
         specs = {spec.trial_id: spec for spec in trials}
         settings = self.job.settings
+        cpus = cpus_per_trial(settings, step_size, self.local_cpus)
+        job = replace(self.job, settings=replace(settings, cpus=cpus))
         trainable = tune.with_resources(
             tune.with_parameters(
-                _tune_trainable, specs=specs, job=self.job, trial_function=self.trial_function
+                _tune_trainable, specs=specs, job=job, trial_function=self.trial_function
             ),
-            {"cpu": settings.cpus, "gpu": settings.gpus},
+            {"cpu": cpus, "gpu": settings.gpus},
         )
         tuner = tune.Tuner(
             trainable,

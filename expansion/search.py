@@ -98,7 +98,7 @@ def search(
 
     try:
         while not isinstance(action := next_action(space, settings.search, records), Finished):
-            dispatcher.run(action.trials, record)
+            dispatcher.run(action.trials, record, action.step_size)
             finished = {entry.trial_id for entry in records}
             for spec in action.trials:  # never propose the same trial forever
                 if spec.trial_id not in finished:

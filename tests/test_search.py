@@ -20,9 +20,11 @@ import yaml
 from hydra_configs import compose_config
 
 from expansion.describe import main as describe
+from expansion.dispatch import cpus_per_trial
 from expansion.records import TrialOutcome, TrialSpec
 from expansion.search import run
-from expansion.training.settings import TrialJob
+from expansion.settings import run_settings
+from expansion.training.settings import TrialJob, TrialSettings
 from expansion.training.trial import run_trial
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,9 +103,22 @@ def test_search_through_ray_records_results_and_failures(tmp_path: Path) -> None
     trials = check_run_dir(tmp_path).set_index("trial_id")
     assert trials.loc["s01-depth", "error"] == "RuntimeError: simulated crash in s01-depth"
     assert trials.loc["s01-spatial", "status"] == "ok"
+    # The lone seed trial has the machine's CPUs as threads; a step of 3 trials shares them out.
+    threads = trials["device"].str.extract(r"^cpu (\d+) threads$")[0].dropna().astype(int)
+    assert threads["s01-spatial"] == max(1, threads["s00-seed"] // 3)
     assert result.final.spec.gflops <= 0.05
     assert not ray.is_initialized()
     assert _raylets() <= raylets_before, "the search left its Ray processes behind"
+
+
+def test_a_step_of_few_trials_shares_out_an_idle_local_machine() -> None:
+    trial = TrialSettings(epochs=1, batch_size=8, base_lr=0.1, warmup_epochs=0)
+    assert cpus_per_trial(trial, step_size=1, local_cpus=2) == 2  # the seed on 2 cores
+    assert cpus_per_trial(trial, step_size=6, local_cpus=2) == 1
+    assert cpus_per_trial(trial, step_size=3, local_cpus=16) == 5
+    assert cpus_per_trial(replace(trial, cpus=4), step_size=6, local_cpus=16) == 4
+    assert cpus_per_trial(trial, step_size=1, local_cpus=None) == 1  # a cluster: as configured
+    assert cpus_per_trial(replace(trial, gpus=0.5), step_size=1, local_cpus=16) == 1
 
 
 def _raylets() -> set[str]:
@@ -148,6 +163,7 @@ def _rows(run_dir: Path) -> int:
         (["target_gflops=0.01"], "not above the seed's"),
         (["target_gflops=-1"], "target_gflops must be positive"),
         (["axes=[spatial,colour]"], "unknown axis colour"),
+        (["step_factor=1"], "step_factor must be above 1 or null"),
         (
             [
                 "data=kinetics",
@@ -167,6 +183,11 @@ def test_bad_settings_fail_before_any_trial(
     with pytest.raises(ValueError, match=message):
         run(config, tmp_path, trial_function=_never_called, stream=io.StringIO())
     assert not (tmp_path / "trials.csv").exists()
+
+
+def test_step_factor_null_takes_each_axis_paper_step(tmp_path: Path) -> None:
+    assert run_settings(settings(*SMALL), tmp_path).search.step_factor == 2.0
+    assert run_settings(settings(*SMALL, "step_factor=null"), tmp_path).search.step_factor is None
 
 
 def _never_called(*args: Any) -> TrialOutcome:
