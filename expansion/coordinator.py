@@ -5,11 +5,18 @@ says what to train next (the pending candidates of the current step) or that the
 done. Nothing else is kept between calls, so a killed search resumes from its results table
 and the outcome equals that of an uninterrupted run.
 
-Forward (paper §3.3): from the seed, each step proposes one candidate per axis, each one step of
-that axis out (≈ `step_factor` × the GFLOPs), and keeps one by the selection rule, until the kept
-model reaches the target. Backward: the overshooting model is contracted along its last expanded
-axis (`contract="last"`, the paper) or along every axis (`"all"`, the best contracted model is
-kept), each by bisection over the axis factor for the largest model within the target.
+Forward (paper §3.3): from the seed, each step proposes one candidate per axis and keeps one by
+the selection rule, until the kept model reaches the target. Every candidate of a step costs about
+`step_factor` × its parent's GFLOPs (the paper: "each step multiplies complexity by about 2"): per
+axis, bisection finds the largest factor whose configuration stays within that goal, and of it and
+the next configuration above (axes round to whole frames, 8-pixel crops, 8-channel widths and
+whole blocks) the one closer to the goal in log-ratio is proposed, its factor written with as few
+digits as give the same network. An axis that no factor grows is skipped. `step_factor=None`
+takes each axis's own paper step instead (the paper's path from X2D then lands on X3D-XS).
+
+Backward: the overshooting model is contracted along its last expanded axis (`contract="last"`,
+the paper) or along every axis (`"all"`, the best contracted model is kept), each by the same
+bisection over the axis factor, for the largest model within the target.
 """
 
 from __future__ import annotations
@@ -26,10 +33,18 @@ from search_spaces import SearchSpace
 Selection = Literal["best_accuracy", "best_tradeoff"]
 Contraction = Literal["last", "all"]
 SEED_TRIAL_ID = "s00-seed"
-# Contraction bisects the axis factor on (MIN_CONTRACTION, 1) until the two ends round to the
-# same configuration or lie within FACTOR_TOLERANCE.
+# Contraction bisects the axis factor on (MIN_CONTRACTION, 1), expansion on a bracket around the
+# predicted factor, until the ends lie within FACTOR_TOLERANCE or round to the same configuration.
 MIN_CONTRACTION = 1e-3
 FACTOR_TOLERANCE = 1e-4
+# Expansion searches factors up to the axis's paper step raised to this power × log2(step_factor)
+# (at least 1): twice as far as the paper step rescaled to step_factor.
+EXPANSION_REACH = 2.0
+# The first bracket around the predicted expansion factor is ± this ratio; each widening squares it.
+BRACKET_START = 1.005
+# An expansion factor is written with the fewest significant digits (up to this many) that build
+# the same network as the factor bisection found.
+FACTOR_DIGITS = 6
 
 
 class SearchError(ValueError):
@@ -45,16 +60,18 @@ class SearchSettings:
     selection: Selection = "best_accuracy"
     contract: Contraction = "last"
     max_steps: int = 12
-    step_factor: float = 2.0
+    step_factor: float | None = 2.0  # None: each axis's own paper step
     num_classes: int = 400
     min_target_fraction: float = 0.85
+    selection_margin: float = 0.0  # top-1 (0-1) within which candidates count as tied
 
 
 @dataclass(frozen=True)
 class Train:
-    """Train these candidates next (the unfinished part of the current step)."""
+    """Train these candidates next: the unfinished part of a step of `step_size` candidates."""
 
     trials: tuple[TrialSpec, ...]
+    step_size: int
 
 
 @dataclass(frozen=True)
@@ -84,8 +101,12 @@ def validate(space: SearchSpace, settings: SearchSettings) -> None:
             f"target_gflops={settings.target_gflops:g} is not above the seed's "
             f"{seed_gflops:.4g} GFLOPs"
         )
-    if settings.step_factor <= 1:
-        raise SearchError(f"step_factor must be above 1, got {settings.step_factor}")
+    if settings.step_factor is not None and not settings.step_factor > 1:
+        raise SearchError(f"step_factor must be above 1 or null, got {settings.step_factor}")
+    if not 0 <= settings.selection_margin < 1:
+        raise SearchError(
+            f"selection_margin is a top-1 difference in [0, 1), got {settings.selection_margin}"
+        )
     if settings.max_steps < 1:
         raise SearchError(f"max_steps must be at least 1, got {settings.max_steps}")
     if settings.selection not in ("best_accuracy", "best_tradeoff"):
@@ -102,7 +123,9 @@ def next_action(
 
     def outcome_of(step_trials: Sequence[TrialSpec]) -> list[TrialRecord] | Train:
         pending = tuple(spec for spec in step_trials if spec.trial_id not in done)
-        return Train(pending) if pending else [done[spec.trial_id] for spec in step_trials]
+        if pending:
+            return Train(pending, len(step_trials))
+        return [done[spec.trial_id] for spec in step_trials]
 
     seed = outcome_of([_spec(space, settings, SEED_TRIAL_ID, 0, "forward", SEED_AXIS, None, None)])
     if isinstance(seed, Train):
@@ -123,7 +146,7 @@ def next_action(
         candidates = outcome_of(_forward_candidates(space, settings, kept, step))
         if isinstance(candidates, Train):
             return candidates
-        kept = _select(candidates, kept, settings.selection, step)
+        kept = _select(candidates, kept, settings, step)
         path.append(kept)
     if kept.spec.gflops == settings.target_gflops:
         return Finished(kept, tuple(path), "the last expansion met the target exactly")
@@ -157,7 +180,7 @@ def _contract(
     floor = settings.min_target_fraction * settings.target_gflops
     near_target = [record for record in usable if record.spec.gflops >= floor]
     # All contracted models sit just under the target, so accuracy alone ranks them.
-    final = _best_accuracy(near_target or usable)
+    final = _best_accuracy(near_target or usable, settings.selection_margin)
     note = f"contracted {final.spec.axis} to {final.spec.gflops:.4g} GFLOPs"
     if final.spec.gflops < floor:
         note += (
@@ -170,13 +193,11 @@ def _contract(
 def _forward_candidates(
     space: SearchSpace, settings: SearchSettings, parent: TrialRecord, step: int
 ) -> list[TrialSpec]:
-    """One candidate per axis, one step out; an axis whose step rounds to no change is skipped."""
-    # An axis step multiplies the GFLOPs by about 2; step_factor s rescales it to about s.
-    exponent = math.log(settings.step_factor) / math.log(2)
+    """One candidate per axis, one step out; an axis that no factor grows is skipped."""
     candidates = []
     for axis in settings.axes:
-        config = space.axes[axis].apply(parent.spec.config, space.axes[axis].step ** exponent)
-        if config != parent.spec.config:
+        config = _expand(space, settings, parent.spec.config, axis)
+        if config is not None:
             trial_id = f"s{step:02d}-{axis}"
             candidates.append(
                 _spec(space, settings, trial_id, step, "forward", axis, parent, config)
@@ -184,6 +205,102 @@ def _forward_candidates(
     if not candidates:
         raise SearchError(f"step {step}: no axis changes the configuration any more")
     return candidates
+
+
+def _expand(space: SearchSpace, settings: SearchSettings, config: Any, axis: str) -> Any | None:
+    """`config` one forward step out along `axis`, or None if the axis no longer changes it.
+
+    With a `step_factor`, the configuration whose GFLOPs are closest in log-ratio to
+    `step_factor` × those of `config`; without, the axis's paper step.
+    """
+    apply = space.axes[axis].apply
+    if settings.step_factor is None:
+        grown = space.axes[axis].expand(config)
+        return None if grown == config else grown
+    parent = _gflops(space, settings, config)
+    goal = settings.step_factor * parent
+
+    def fits(factor: float) -> bool:
+        return _gflops(space, settings, apply(config, factor)) <= goal
+
+    # Counting a model costs up to ~1 s, so bisect only a narrow bracket: predict the factor from
+    # the paper step rescaled to step_factor (GFLOPs taken as a power of the factor), then widen
+    # a bracket around it until it holds the goal. An axis that cannot reach the goal below the
+    # cap offers the cap.
+    step = space.axes[axis].step
+    cap = step ** (EXPANSION_REACH * max(1.0, math.log2(settings.step_factor)))
+    guess = step ** math.log2(settings.step_factor)
+    ratio = _gflops(space, settings, apply(config, guess)) / parent
+    if ratio > 1:
+        guess = min(guess ** (math.log(settings.step_factor) / math.log(ratio)), cap)
+    bracket = _bracket(fits, guess, cap)
+    factors = [cap] if bracket is None else list(_bisect_factor(config, apply, fits, *bracket))
+    grown = [
+        apply(config, _short_factor(space, config, apply, factor))
+        for factor in factors
+        if _gflops(space, settings, apply(config, factor)) > parent
+    ]
+    if not grown:
+        return None
+    return min(grown, key=lambda child: abs(math.log(_gflops(space, settings, child) / goal)))
+
+
+def _bracket(fits: Callable[[float], bool], start: float, cap: float) -> tuple[float, float] | None:
+    """Factors `low < high` in [1, cap] with `fits(low)` and not `fits(high)`; None if `cap` fits.
+
+    Searched outwards from `start` in steps that widen from BRACKET_START (each squares the last),
+    so that only models near the goal are counted. `fits(1)` must hold.
+    """
+    widen = BRACKET_START
+    if fits(start):
+        low, high = start, min(start * widen, cap)
+        while fits(high):
+            if high >= cap:
+                return None
+            widen *= widen
+            low, high = high, min(high * widen, cap)
+    else:
+        low, high = max(start / widen, 1.0), start
+        while not fits(low):
+            widen *= widen
+            low, high = max(low / widen, 1.0), low
+    return low, high
+
+
+def _bisect_factor(
+    config: Any,
+    apply: Callable[[Any, float], Any],
+    fits: Callable[[float], bool],
+    low: float,
+    high: float,
+) -> tuple[float, float]:
+    """Narrow `fits(low)`, not `fits(high)` to the factors either side of where `fits` flips.
+
+    `fits` must be monotone in the factor (complexity is). The ends come back within
+    FACTOR_TOLERANCE, or as soon as they round to the same configuration.
+    """
+    while high - low > FACTOR_TOLERANCE and apply(config, low) != apply(config, high):
+        middle = (low + high) / 2
+        low, high = (middle, high) if fits(middle) else (low, middle)
+    return low, high
+
+
+def _short_factor(
+    space: SearchSpace, config: Any, apply: Callable[[Any, float], Any], factor: float
+) -> float:
+    """The factor with the fewest significant digits that builds what `factor` builds."""
+
+    def network(factor: float) -> tuple[Any, Any]:
+        grown = apply(config, factor)
+        return space.structure(grown), space.input_view(grown)
+
+    wanted = network(factor)
+    for digits in range(1, FACTOR_DIGITS + 1):
+        scale = 10.0 ** (digits - 1 - math.floor(math.log10(factor)))
+        for rounded in (math.floor(factor * scale) / scale, math.ceil(factor * scale) / scale):
+            if rounded > 0 and network(rounded) == wanted:
+                return rounded
+    return factor
 
 
 def _contraction_candidate(
@@ -196,25 +313,22 @@ def _contraction_candidate(
     def fits(factor: float) -> bool:
         return _gflops(space, settings, apply(config, factor)) <= settings.target_gflops
 
-    low, high = MIN_CONTRACTION, 1.0
-    if not fits(low):
+    if not fits(MIN_CONTRACTION):
         return None
-    while high - low > FACTOR_TOLERANCE and apply(config, low) != apply(config, high):
-        middle = (low + high) / 2
-        low, high = (middle, high) if fits(middle) else (low, middle)
+    low, _ = _bisect_factor(config, apply, fits, MIN_CONTRACTION, 1.0)
     trial_id = f"s{step:02d}-contract-{axis}"
     return _spec(space, settings, trial_id, step, "contract", axis, overshoot, apply(config, low))
 
 
 def _select(
-    candidates: list[TrialRecord], parent: TrialRecord, rule: Selection, step: int
+    candidates: list[TrialRecord], parent: TrialRecord, settings: SearchSettings, step: int
 ) -> TrialRecord:
     usable = [record for record in candidates if record.usable]
     if not usable:
         errors = "; ".join(f"{r.spec.axis}: {r.outcome.error}" for r in candidates)
         raise SearchError(f"every candidate of step {step} failed ({errors})")
-    if rule == "best_accuracy":
-        return _best_accuracy(usable)
+    if settings.selection == "best_accuracy":
+        return _best_accuracy(usable, settings.selection_margin)
 
     def tradeoff(record: TrialRecord) -> float:
         added = max(record.spec.gflops - parent.spec.gflops, 1e-12)
@@ -223,9 +337,16 @@ def _select(
     return max(usable, key=lambda record: (tradeoff(record), -record.spec.gflops))
 
 
-def _best_accuracy(records: Sequence[TrialRecord]) -> TrialRecord:
-    """Highest top-1; ties go to the cheaper model, then to the earlier axis."""
-    return max(records, key=lambda record: (record.outcome.top1, -record.spec.gflops))
+def _best_accuracy(records: Sequence[TrialRecord], margin: float) -> TrialRecord:
+    """The cheapest of the records within `margin` of the highest top-1 (then the earlier axis).
+
+    With `margin` 0 this is the paper's rule, the highest top-1. A margin of about the
+    validation noise stops noise from choosing among candidates that are equally good: the
+    cheapest of them is kept, which is also the better accuracy/complexity trade-off.
+    """
+    best = max(record.outcome.top1 for record in records)
+    tied = [record for record in records if record.outcome.top1 >= best - margin]
+    return min(tied, key=lambda record: record.spec.gflops)
 
 
 def _gflops(space: SearchSpace, settings: SearchSettings, config: Any) -> float:

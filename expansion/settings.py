@@ -68,15 +68,18 @@ def run_settings(config: Mapping[str, Any], run_dir: Path) -> RunSettings:
     target = config.get("target_gflops")
     if target is None:
         raise ValueError("target_gflops is required, e.g. target_gflops=6")
+    step_factor = config.get("step_factor")
     search = SearchSettings(
         target_gflops=float(target),
         axes=tuple(config["axes"]),
         selection=config["selection"],
         contract=config["contract"],
         max_steps=int(config["max_steps"]),
-        step_factor=float(config["step_factor"]),
+        step_factor=None if step_factor is None else float(step_factor),
         num_classes=num_classes,
         min_target_fraction=float(config["min_target_fraction"]),
+        # runs recorded before the margin existed kept the strict best
+        selection_margin=float(config.get("selection_margin", 0.0)),
     )
     job = TrialJob(
         space=config["space"]["name"],
