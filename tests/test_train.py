@@ -172,7 +172,7 @@ def test_precise_bn_sets_running_stats_to_the_batch_average() -> None:
 def test_bad_input_is_one_line_value_error(
     arch: Path, tmp_path: Path, overrides: list[str], message: str
 ) -> None:
-    save_checkpoint(tmp_path / "other.pt", build_x3d(PRESETS["XS"], 12), PRESETS["XS"])
+    save_checkpoint(tmp_path / "other.pt", build_x3d(PRESETS["XS"], 6), PRESETS["XS"])
     (tmp_path / "corrupt.pt").write_bytes((tmp_path / "other.pt").read_bytes()[:500])
     (tmp_path / "bad.yaml").write_text(
         arch.read_text().replace("width_factor: 1.0", "width_factor: -1")

@@ -6,9 +6,9 @@ import av
 import numpy as np
 import torch
 
-from expansion.data import CLASSES, ListFileSource, SyntheticSpec, build_dataset, transforms
+from expansion.data import CLASSES, ListFileSource, SyntheticSpec, build_dataset
 from expansion.data.export import main
-from expansion.data.synthetic import Sprite, SyntheticVideo, draw
+from expansion.data.synthetic import SyntheticVideo
 from search_spaces.base import InputView
 
 VIEW = InputView(frames=4, stride=5, crop=64)
@@ -28,52 +28,53 @@ def test_geometry_labels_and_clip_shape() -> None:
     spec = SyntheticSpec(num_videos=24)
     assert spec.height >= 256 and spec.num_frames >= 80
     dataset = build_dataset(spec, InputView(16, 5, 224))
-    assert dataset.num_classes == len(CLASSES) == 12
+    assert dataset.num_classes == len(CLASSES) == 6
     clip, label, video = dataset[13]
     assert clip.shape == (3, 16, 224, 224) and (label, video) == (1, 13)
     frame = SyntheticVideo(spec, 0).render(0)
     assert frame.shape == (256, 340, 3) and frame.dtype == np.uint8
 
 
-def test_flicker_classes_differ_at_stride_one_and_alias_at_even_strides() -> None:
-    fast, slow = (SyntheticVideo(SyntheticSpec(clutter=0), label) for label in (2, 3))
-    assert fast._sprites[0].flicker >= 0.3 and slow._sprites[0].flicker <= 0.2
-
-    def brightness(flicker: float, phase: float, t: int) -> float:
-        canvas = np.zeros((64, 64, 3), np.float32)
-        draw(canvas, Sprite("square", 10, 32, 32, 0, 0, (1, 1, 1), 0.85, flicker, phase), t)
-        return float(canvas.mean())
-
-    # a fast flicker f and the slow one 0.5 - f (phase mirrored) coincide at every even frame
-    samples = [[brightness(f, p, t) for t in range(12)] for f, p in ((0.42, 1.0), (0.08, -1.0))]
-    assert np.allclose(samples[0][::2], samples[1][::2], atol=1e-6)
-    assert np.abs(np.diff(samples[0])).mean() > 3 * np.abs(np.diff(samples[1])).mean()
+def _square_brightness(video: SyntheticVideo, frames: list[int]) -> list[float]:
+    """Mean brightness of the centre of the blinking square at `frames`."""
+    return [float(video.render(t)[118:138, 160:180].mean()) for t in frames]
 
 
-def test_late_event_pair_is_identical_before_the_event() -> None:
-    white, black = (SyntheticVideo(SyntheticSpec(clutter=0), label) for label in (6, 7))
-    assert white._sprites[0].change_at >= 0.65 * 120 and black._sprites[0].change_at >= 0.65 * 120
-    assert white.render(119).mean() > white.render(0).mean()  # the ring turned white
-    assert black.render(119).mean() < black.render(0).mean()
+def test_a_pair_shares_its_tint_and_only_the_blink_tells_it_apart() -> None:
+    spec = SyntheticSpec(clutter=0)
+    assert [c.period for c in CLASSES] == [32, 32, 8, 8, 2, 2]
+    for pair, period in enumerate((32, 8, 2)):
+        blinking, steady = (SyntheticVideo(spec, 2 * pair + second) for second in (0, 1))
+        tints = [video._background_grid.mean(axis=(0, 1)) for video in (blinking, steady)]
+        assert np.abs(tints[0] - tints[1]).max() < 31  # the same tint, give or take its noise
+        levels = _square_brightness(blinking, list(range(2 * period)))
+        assert max(levels) > 2 * min(levels)  # bright half the period, dim the other
+        assert len(set(np.round(_square_brightness(steady, list(range(2 * period)))))) == 1
 
 
-def test_glyph_classes_differ_much_more_at_high_resolution() -> None:
-    def tile(glyph: str, scale: float) -> np.ndarray:
-        canvas = np.full((256, 340, 3), 0.4, np.float32)
-        draw(canvas, Sprite("glyphs", 30, 170, 128, 0, 0, (0.45, 0.95, 0.45), glyph=glyph), 0)
-        frame = av.VideoFrame.from_ndarray((canvas * 255).astype(np.uint8), format="rgb24")
-        height, width = transforms.scaled_size(256, 340, round(256 * scale))
-        image = transforms.to_rgb([frame], height, width)[0].astype(float)
-        reach = round(20 * scale)
-        return image[
-            height // 2 - reach : height // 2 + reach, width // 2 - reach : width // 2 + reach
-        ]
+def test_frames_a_period_apart_alias_and_half_a_period_apart_see_the_blink() -> None:
+    blinking = SyntheticVideo(SyntheticSpec(clutter=0), 0)  # period 32
+    for start in range(0, 40, 3):
+        aliased = _square_brightness(blinking, [start, start + 32])
+        seen = _square_brightness(blinking, [start, start + 16])
+        assert aliased[0] == aliased[1]
+        assert abs(seen[0] - seen[1]) > 50
+    period_two = SyntheticVideo(SyntheticSpec(clutter=0), 4)
+    even = _square_brightness(period_two, [10, 16, 22])
+    odd = _square_brightness(period_two, [10, 19])
+    assert len(set(even)) == 1 and odd[0] != odd[1]
 
-    def difference(scale: float) -> float:
-        return float(np.abs(tile("plus", scale) - tile("cross", scale)).mean())
 
-    assert difference(1.0) > 3 * difference(0.5)  # crop 224 against crop 112 at test scale
-    assert difference(0.8) > 1.5 * difference(0.5)
+def test_steady_squares_are_bright_or_dim_like_single_frames_of_blinking_ones() -> None:
+    spec = SyntheticSpec(num_videos=240, clutter=0)
+    steady = {
+        round(_square_brightness(SyntheticVideo(spec, i), [0])[0], -1) for i in range(1, 60, 2)
+    }
+    blinking = {
+        round(_square_brightness(SyntheticVideo(spec, i), [0])[0], -1) for i in range(0, 60, 2)
+    }
+    assert len(steady) > 1 and len(blinking) > 1  # both levels appear in both classes
+    assert max(steady) > 2 * min(steady)
 
 
 def test_export_writes_h264_files_and_readable_list_files(tmp_path: Path) -> None:
@@ -83,6 +84,6 @@ def test_export_writes_h264_files_and_readable_list_files(tmp_path: Path) -> Non
         assert stream.codec_context.name == "h264" and stream.frames == 120
         assert (stream.width, stream.height) == (340, 256)
     assert (tmp_path / "val.csv").read_text() == "val/000000.mp4 0\n"
-    dataset = build_dataset(ListFileSource(tmp_path / "train.csv", tmp_path, 12), VIEW)
+    dataset = build_dataset(ListFileSource(tmp_path / "train.csv", tmp_path, 6), VIEW)
     assert [dataset[i][1] for i in range(2)] == [0, 1]
     assert dataset.failures() == []
