@@ -62,14 +62,7 @@ CLASSES: tuple[SyntheticClass, ...] = tuple(
 NUM_CLASSES = len(CLASSES)
 DIM = 0.3  # brightness of the square when dim
 # Muted background tints (RGB, 0-255), one per pair of classes.
-_BACKGROUNDS = (
-    (150, 90, 90),
-    (90, 150, 90),
-    (90, 90, 150),
-    (150, 150, 80),
-    (80, 150, 150),
-    (150, 80, 150),
-)
+_BACKGROUNDS = ((150, 90, 90), (90, 150, 90), (90, 90, 150))
 _SPLITS: dict[str, int] = {"train": 0, "val": 1}
 
 
