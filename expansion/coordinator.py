@@ -328,7 +328,7 @@ def _select(
         errors = "; ".join(f"{r.spec.axis}: {r.outcome.error}" for r in candidates)
         raise SearchError(f"every candidate of step {step} failed ({errors})")
     if settings.selection == "best_accuracy":
-        return _best_accuracy(usable, settings.selection_margin)
+        return _best_accuracy(usable, settings.selection_margin, settings.target_gflops)
 
     def tradeoff(record: TrialRecord) -> float:
         added = max(record.spec.gflops - parent.spec.gflops, 1e-12)
@@ -337,16 +337,21 @@ def _select(
     return max(usable, key=lambda record: (tradeoff(record), -record.spec.gflops))
 
 
-def _best_accuracy(records: Sequence[TrialRecord], margin: float) -> TrialRecord:
+def _best_accuracy(
+    records: Sequence[TrialRecord], margin: float, target_gflops: float = 0.0
+) -> TrialRecord:
     """The cheapest of the records within `margin` of the highest top-1 (then the earlier axis).
 
     With `margin` 0 this is the paper's rule, the highest top-1. A margin of about the
     validation noise stops noise from choosing among candidates that are equally good: the
-    cheapest of them is kept, which is also the better accuracy/complexity trade-off.
+    cheapest of them is kept, which is also the better accuracy/complexity trade-off. Tied
+    candidates that reach `target_gflops` come first: keeping one just below it would cost a
+    whole further step of candidates at twice the target, only to be contracted back.
     """
     best = max(record.outcome.top1 for record in records)
     tied = [record for record in records if record.outcome.top1 >= best - margin]
-    return min(tied, key=lambda record: record.spec.gflops)
+    reaching = [record for record in tied if record.spec.gflops >= target_gflops]
+    return min(reaching or tied, key=lambda record: record.spec.gflops)
 
 
 def _gflops(space: SearchSpace, settings: SearchSettings, config: Any) -> float:

@@ -285,6 +285,22 @@ def test_a_selection_margin_keeps_the_cheapest_of_the_nearly_best() -> None:
     assert wide.path[1].trial_id == cheapest.trial_id
 
 
+def test_a_tie_at_the_last_step_keeps_a_candidate_that_reaches_the_target() -> None:
+    def flat(config: X3DConfig) -> float:
+        return 0.9
+
+    settings = replace(SETTINGS, selection_margin=0.01, target_gflops=1.0, max_steps=1)
+    _, records = run_search(settings, flat)
+    step1 = sorted((r.spec for r in records if r.spec.step == 1), key=lambda spec: spec.gflops)
+    # A target between the cheapest and the dearest candidate: the cheapest stays below it.
+    target = (step1[0].gflops + step1[-1].gflops) / 2
+    final, records = run_search(replace(settings, target_gflops=target, max_steps=3), flat)
+    reaching = [spec for spec in step1 if spec.gflops >= target]
+    assert final.path[1].trial_id == reaching[0].trial_id != step1[0].trial_id
+    assert not [r for r in records if r.spec.phase == "forward" and r.spec.step > 1]
+    assert final.final.spec.phase == "contract" and final.final.spec.gflops <= target
+
+
 def test_restricted_axes_and_step_factor() -> None:
     settings = replace(SETTINGS, axes=("spatial", "depth"), step_factor=4.0, target_gflops=0.5)
     final, records = run_search(settings)
