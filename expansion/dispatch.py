@@ -27,6 +27,10 @@ class Dispatcher(Protocol):
 
     def run(self, trials: Sequence[TrialSpec], on_result: OnResult, step_size: int) -> None: ...
 
+    def threads(self, step_size: int) -> int:
+        """The CPUs (torch threads) each trial of a step of `step_size` candidates gets."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -66,6 +70,9 @@ class InlineDispatcher:
     def run(self, trials: Sequence[TrialSpec], on_result: OnResult, step_size: int) -> None:
         for spec in trials:
             on_result(spec, self._attempt(spec))
+
+    def threads(self, step_size: int) -> int:
+        return self.job.settings.cpus
 
     def _attempt(self, spec: TrialSpec) -> TrialOutcome:
         error: Exception | None = None

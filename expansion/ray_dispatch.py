@@ -115,7 +115,7 @@ class RayDispatcher:
     def run(self, trials: Sequence[TrialSpec], on_result: OnResult, step_size: int) -> None:
         specs = {spec.trial_id: spec for spec in trials}
         settings = self.job.settings
-        cpus = cpus_per_trial(settings, step_size, self.local_cpus)
+        cpus = self.threads(step_size)
         job = replace(self.job, settings=replace(settings, cpus=cpus))
         trainable = tune.with_resources(
             tune.with_parameters(
@@ -136,6 +136,9 @@ class RayDispatcher:
             ),
         )
         tuner.fit()
+
+    def threads(self, step_size: int) -> int:
+        return cpus_per_trial(self.job.settings, step_size, self.local_cpus)
 
     def close(self) -> None:
         if self.started_ray:

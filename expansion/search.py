@@ -89,15 +89,20 @@ def search(
         print(f"resuming {settings.run_dir}: {len(records)} trials already done", file=stream)
     progress = Progress(plan, stream)
     dispatcher = _dispatcher(settings, trial_function)
+    threads = job.settings.cpus  # of the step being trained
+    core_seconds = 0.0  # spent in this invocation's trials
 
     def record(spec: TrialSpec, outcome: TrialOutcome) -> None:
+        nonlocal core_seconds
         entry = TrialRecord(settings.run_dir.name, job.seed, spec, outcome)
         store.append(entry)
         records.append(entry)
+        core_seconds += outcome.wall_s * threads
         progress.trial_finished(spec, outcome)
 
     try:
         while not isinstance(action := next_action(space, settings.search, records), Finished):
+            threads = dispatcher.threads(action.step_size)
             dispatcher.run(action.trials, record, action.step_size)
             finished = {entry.trial_id for entry in records}
             for spec in action.trials:  # never propose the same trial forever
@@ -111,21 +116,25 @@ def search(
     run_table = load_run(settings.run_dir)
     plot_frontier([run_table], settings.run_dir / "frontier.png")
     plot_path([run_table], settings.run_dir / "path.png")
-    trained_now = records[resumed_with:]
-    _summarize(action, trained_now, time.perf_counter() - started, plan.parallel, stream)
+    capacity = plan.parallel * job.settings.cpus  # CPUs (or GPU slots) trials can use at once
+    elapsed = time.perf_counter() - started
+    _summarize(action, len(records) - resumed_with, elapsed, core_seconds / capacity, stream)
     return action
 
 
 def _summarize(
-    result: Finished, trained: list[TrialRecord], seconds: float, parallel: int, stream: TextIO
+    result: Finished, trained: int, seconds: float, training: float, stream: TextIO
 ) -> None:
-    """The final model, and how much of this invocation's time went into its own trials."""
+    """The final model, and how much of this invocation's time its trials filled.
+
+    `training` is trial time over the trials' whole capacity (two 1-thread trials side by side,
+    or one with both threads, fill a 2-core machine), so cores left idle count as outside.
+    """
     final = result.final
-    training = sum(entry.outcome.wall_s for entry in trained) / parallel
     print(
         f"final: {final.trial_id} ({final.spec.axis}), {final.spec.gflops:.4g} GFLOPs, "
         f"top-1 {100 * final.outcome.top1:.1f}% — {result.note}\n"
-        f"{len(trained)} trials in {format_seconds(seconds)}; "
+        f"{trained} trials in {format_seconds(seconds)}; "
         f"time outside training ≈ {max(seconds - training, 0) / max(seconds, 1e-9):.0%}",
         file=stream,
     )
