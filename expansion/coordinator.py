@@ -196,7 +196,7 @@ def _forward_candidates(
     """One candidate per axis, one step out; an axis that no factor grows is skipped."""
     candidates = []
     for axis in settings.axes:
-        config = _expand(space, settings, parent.spec.config, axis)
+        config = expand(space, parent.spec.config, axis, settings.step_factor, settings.num_classes)
         if config is not None:
             trial_id = f"s{step:02d}-{axis}"
             candidates.append(
@@ -207,42 +207,48 @@ def _forward_candidates(
     return candidates
 
 
-def _expand(space: SearchSpace, settings: SearchSettings, config: Any, axis: str) -> Any | None:
+def expand(
+    space: SearchSpace, config: Any, axis: str, step_factor: float | None, num_classes: int
+) -> Any | None:
     """`config` one forward step out along `axis`, or None if the axis no longer changes it.
 
     With a `step_factor`, the configuration whose GFLOPs are closest in log-ratio to
     `step_factor` × those of `config`; without, the axis's paper step.
     """
     apply = space.axes[axis].apply
-    if settings.step_factor is None:
+    if step_factor is None:
         grown = space.axes[axis].expand(config)
         return None if grown == config else grown
-    parent = _gflops(space, settings, config)
-    goal = settings.step_factor * parent
+
+    def gflops(candidate: Any) -> float:
+        return config_complexity(space, candidate, num_classes).gflops
+
+    parent = gflops(config)
+    goal = step_factor * parent
 
     def fits(factor: float) -> bool:
-        return _gflops(space, settings, apply(config, factor)) <= goal
+        return gflops(apply(config, factor)) <= goal
 
     # Counting a model costs up to ~1 s, so bisect only a narrow bracket: predict the factor from
     # the paper step rescaled to step_factor (GFLOPs taken as a power of the factor), then widen
     # a bracket around it until it holds the goal. An axis that cannot reach the goal below the
     # cap offers the cap.
     step = space.axes[axis].step
-    cap = step ** (EXPANSION_REACH * max(1.0, math.log2(settings.step_factor)))
-    guess = step ** math.log2(settings.step_factor)
-    ratio = _gflops(space, settings, apply(config, guess)) / parent
+    cap = step ** (EXPANSION_REACH * max(1.0, math.log2(step_factor)))
+    guess = step ** math.log2(step_factor)
+    ratio = gflops(apply(config, guess)) / parent
     if ratio > 1:
-        guess = min(guess ** (math.log(settings.step_factor) / math.log(ratio)), cap)
+        guess = min(guess ** (math.log(step_factor) / math.log(ratio)), cap)
     bracket = _bracket(fits, guess, cap)
     factors = [cap] if bracket is None else list(_bisect_factor(config, apply, fits, *bracket))
     grown = [
         apply(config, _short_factor(space, config, apply, factor))
         for factor in factors
-        if _gflops(space, settings, apply(config, factor)) > parent
+        if gflops(apply(config, factor)) > parent
     ]
     if not grown:
         return None
-    return min(grown, key=lambda child: abs(math.log(_gflops(space, settings, child) / goal)))
+    return min(grown, key=lambda child: abs(math.log(gflops(child) / goal)))
 
 
 def _bracket(fits: Callable[[float], bool], start: float, cap: float) -> tuple[float, float] | None:

@@ -3,6 +3,7 @@
     python -m expansion.describe XL --crop 356
     python -m expansion.describe --frames 4 --stride 12 --crop 160 --width-factor 2 \\
         --bottleneck-factor 2.25 --depth-factor 2.2 --candidates
+    python -m expansion.describe XS --candidates --step-factor 2   # as the search sizes them
     python -m expansion.describe --config runs/x/final.yaml --json
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 from expansion.architecture import find_preset, load_architecture
 from expansion.cli import OneLineParser
 from expansion.complexity import config_complexity
+from expansion.coordinator import expand
 from search_spaces.x3d import PRESETS, X3D_SPACE, X3DConfig, summarize
 
 # Command-line flag → X3DConfig field; the flags override a preset's or a file's values.
@@ -46,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--num-classes", type=_positive_number, default=400, metavar="N")
     parser.add_argument(
         "--candidates", action="store_true", help="also the six one-step expansions"
+    )
+    parser.add_argument(
+        "--step-factor",
+        type=_positive_number,
+        metavar="F",
+        help="size each candidate to F × the GFLOPs, as the search does (default: paper steps)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
@@ -78,8 +86,15 @@ def config_from_args(args: argparse.Namespace) -> X3DConfig:
     return X3DConfig(**values)
 
 
-def describe(config: X3DConfig, num_classes: int, candidates: bool) -> dict[str, Any]:
-    """Everything `describe` prints, as one JSON-ready mapping."""
+def describe(
+    config: X3DConfig, num_classes: int, candidates: bool, step_factor: float | None = None
+) -> dict[str, Any]:
+    """Everything `describe` prints, as one JSON-ready mapping.
+
+    The candidates are what a search with `step_factor` proposes (None: the paper steps).
+    """
+    if step_factor is not None and not step_factor > 1:
+        raise ValueError(f"--step-factor must be above 1, got {step_factor}")
     complexity = config_complexity(X3D_SPACE, config, num_classes)
     stages = summarize(config)
     residual_stages = [row for row in stages if row.blocks is not None]
@@ -94,9 +109,12 @@ def describe(config: X3DConfig, num_classes: int, candidates: bool) -> dict[str,
         "stages": [asdict(row) for row in stages],
     }
     if candidates:
+        report["step_factor"] = step_factor
         report["candidates"] = []
         for axis in X3D_SPACE.axes.values():
-            candidate = axis.expand(config)
+            candidate = expand(X3D_SPACE, config, axis.name, step_factor, num_classes)
+            if candidate is None:  # the axis no longer changes the model
+                continue
             gflops = config_complexity(X3D_SPACE, candidate, num_classes).gflops
             report["candidates"].append(
                 {
@@ -158,7 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         config = config_from_args(args)
-        report = describe(config, int(args.num_classes), args.candidates)
+        report = describe(config, int(args.num_classes), args.candidates, args.step_factor)
     except (TypeError, ValueError) as error:
         parser.error(str(error))
     print(json.dumps(report) if args.json else format_table(report))

@@ -43,6 +43,19 @@ def test_candidates_are_the_six_axis_steps(capsys: pytest.CaptureFixture[str]) -
         assert candidate["gflops"] == pytest.approx(candidate["ratio"] * report["gflops"])
 
 
+def test_candidates_sized_as_the_search_sizes_them(capsys: pytest.CaptureFixture[str]) -> None:
+    report = run_json(capsys, "XS", "--candidates", "--step-factor", "2")
+    sized = {c["axis"]: X3DConfig(**c["config"]) for c in report["candidates"]}
+    assert list(sized) == list(AXES)
+    assert all(1.9 <= c["ratio"] <= 2.1 for c in report["candidates"])
+    paper = {c["axis"]: c["ratio"] for c in run_json(capsys, "XS", "--candidates")["candidates"]}
+    # The paper's width step grows XS 1.82×, its bottleneck step 2.19×: sized, both ≈ 2×.
+    assert paper["width"] < 1.9 and paper["bottleneck"] > 2.1
+    assert sized["width"].width_factor > AXES["width"].expand(PRESETS["XS"]).width_factor
+    xs_bottleneck = AXES["bottleneck"].expand(PRESETS["XS"]).bottleneck_factor
+    assert sized["bottleneck"].bottleneck_factor < xs_bottleneck
+
+
 def test_table_shows_stages_totals_and_candidates(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["M", "--candidates"]) == 0
     text = capsys.readouterr().out
@@ -72,6 +85,7 @@ def test_reads_an_architecture_file(tmp_path: Path, capsys: pytest.CaptureFixtur
         (["--frames", "4"], "these are needed: --stride --crop"),
         (["--config", "/no/such/final.yaml"], "cannot read architecture file"),
         (["XS", "--frames", "2.5"], "whole numbers"),
+        (["XS", "--candidates", "--step-factor", "1"], "--step-factor must be above 1, got 1"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(
