@@ -1,9 +1,11 @@
 """What a search will cost before it starts, and how far it has got while it runs.
 
-The estimate times a few training steps of two real candidates (the seed and one near the
-target) on the device trials will use, fits seconds per clip as a linear function of GFLOPs, and
-projects the expected path: each step `step_factor` × the GFLOPs of the last (the coordinator
-sizes every candidate to that), one candidate per axis, plus the contraction trials.
+The estimate loads a batch of real training clips for two real candidates (the seed and one near
+half the target) and times training and evaluation steps on them at the trials' batch size, on
+the device trials will use; it fits seconds per clip (loading, training, evaluating) as linear
+functions of GFLOPs and projects the expected path: each step `step_factor` × the GFLOPs of the
+last (the coordinator sizes every candidate to that), one candidate per axis, plus the
+contraction trials. Starting workers and building models and datasets are left out.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TextIO
 
@@ -22,14 +24,16 @@ from tqdm import tqdm
 
 from expansion.complexity import config_complexity
 from expansion.coordinator import SearchSettings
+from expansion.data import ClipDataset
 from expansion.records import TrialOutcome, TrialSpec
 from expansion.training import runtime
 from expansion.training.settings import TrialSettings
 from search_spaces import SearchSpace
+from search_spaces.base import InputView
 
 PROBE_STEPS = 2
-# One evaluation clip costs about a third of a training clip (forward only).
-EVAL_COST = 1 / 3
+# A linear function of GFLOPs: seconds at zero GFLOPs, and per GFLOP.
+Linear = tuple[float, float]
 
 
 @dataclass(frozen=True)
@@ -47,8 +51,11 @@ class Plan:
 
     steps: tuple[StepPlan, ...]
     parallel: int
-    seconds_per_clip: tuple[float, float]  # at zero GFLOPs, and per GFLOP
-    clips_per_trial: float  # training clips plus evaluation clips weighted by their cost
+    load_seconds: Linear  # to load one clip
+    train_seconds: Linear  # to train on one clip
+    eval_seconds: Linear  # to evaluate one clip
+    train_clips: int  # per trial
+    eval_clips: int  # per trial
 
     @property
     def trials(self) -> int:
@@ -60,27 +67,52 @@ class Plan:
 
     def trial_seconds(self, gflops: float) -> float:
         """Estimated wall seconds of one trial, allowing for trials that share the machine."""
-        base, slope = self.seconds_per_clip
-        return self.clips_per_trial * (base + slope * gflops) / self.parallel
+        load, train, evaluate = (
+            base + slope * gflops
+            for base, slope in (self.load_seconds, self.train_seconds, self.eval_seconds)
+        )
+        seconds = self.train_clips * (load + train) + self.eval_clips * (load + evaluate)
+        return seconds / self.parallel
 
 
-def _probe_seconds_per_clip(model: nn.Module, shape: Sequence[int], device: torch.device) -> float:
-    model = runtime.prepare_model(model, device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
-    clips = runtime.to_device(torch.randn(*shape), device)
-    labels = torch.zeros(shape[0], dtype=torch.long, device=device)
+def _timed(step: Callable[[], object], device: torch.device) -> float:
+    """The fastest of PROBE_STEPS runs of `step`, after one that warms up."""
     timings = []
     for _ in range(PROBE_STEPS + 1):
         start = time.perf_counter()
+        step()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        timings.append(time.perf_counter() - start)
+    return min(timings[1:])
+
+
+def _probe_seconds_per_clip(
+    model: nn.Module, dataset: ClipDataset, batch: int, device: torch.device
+) -> tuple[float, float, float]:
+    """Seconds per clip to load a batch of `dataset`'s clips, to train on it, to evaluate it."""
+    start = time.perf_counter()
+    items = [dataset[index % len(dataset)] for index in range(batch)]
+    load = (time.perf_counter() - start) / batch
+    model = runtime.prepare_model(model, device)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
+    clips = runtime.to_device(torch.stack([clip for clip, *_ in items]), device)
+    labels = torch.zeros(batch, dtype=torch.long, device=device)
+
+    def train() -> None:
         optimizer.zero_grad(set_to_none=True)
         with runtime.autocast(device):
             loss = nn.functional.cross_entropy(model(clips), labels)
         loss.backward()
         optimizer.step()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        timings.append(time.perf_counter() - start)
-    return min(timings[1:]) / shape[0]  # the first step warms up
+
+    def evaluate() -> None:
+        with torch.no_grad(), runtime.autocast(device):
+            model(clips)
+
+    training = _timed(train, device)
+    model.eval()
+    return load, training / batch, _timed(evaluate, device) / batch
 
 
 def probe_config(space: SearchSpace, settings: SearchSettings) -> Any:
@@ -98,30 +130,33 @@ def estimate(
     space: SearchSpace,
     search: SearchSettings,
     trial: TrialSettings,
-    train_videos: int,
+    train_data: Callable[[InputView], ClipDataset],
     val_videos: int,
     sequential: bool = False,
 ) -> Plan:
-    """The expected steps, trials and time, from a throughput probe on the trials' device."""
+    """The expected steps, trials and time, from a throughput probe on the trials' device.
+
+    `train_data` builds the training set in a view: the probe loads real clips from it.
+    """
     device = runtime.pick_device(trial.gpus)
-    points = []
+    # A step trains one micro-batch at a time; its size decides which kernels the device runs.
+    batch = trial.micro_batch_size or trial.batch_size
+    probed: list[float] = []  # GFLOPs of the probed models
+    seconds: list[tuple[float, float, float]] = []  # per clip: load, train, evaluate
     with runtime.seeded_run(0, trial.cpus, device):
         for config in (space.seed, probe_config(space, search)):
-            batch = min(trial.micro_batch_size or trial.batch_size, 4)
-            shape = space.input_view(config).clip_shape(batch)
+            dataset = train_data(space.input_view(config))
             model = space.build(config, search.num_classes)
-            gflops = config_complexity(space, config, search.num_classes).gflops
-            points.append((gflops, _probe_seconds_per_clip(model, shape, device)))
-    (g0, t0), (g1, t1) = points
-    slope = max((t1 - t0) / (g1 - g0), 0.0)
-    base = max(t0 - slope * g0, 0.0)
-    clips = trial.epochs * train_videos + val_videos * EVAL_COST * (
-        trial.epochs - 1 + trial.views.clips * trial.views.crops
-    )
+            probed.append(config_complexity(space, config, search.num_classes).gflops)
+            seconds.append(_probe_seconds_per_clip(model, dataset, batch, device))
+    views = trial.views.clips * trial.views.crops
+    eval_clips = val_videos * (trial.epochs - 1 + views)
     parallel = 1 if sequential else _parallel_trials(trial, device)
-    plan = Plan((), parallel, (base, slope), clips)
-    steps = [StepPlan(0, "seed", g0, 1, plan.trial_seconds(g0))]
-    gflops, multiplier = g0, _step_multiplier(space, search)
+    train_clips = trial.epochs * len(dataset)
+    load, train, evaluate = (_fit(probed, phase) for phase in zip(*seconds, strict=True))
+    plan = Plan((), parallel, load, train, evaluate, train_clips, eval_clips)
+    steps = [StepPlan(0, "seed", probed[0], 1, plan.trial_seconds(probed[0]))]
+    gflops, multiplier = probed[0], _step_multiplier(space, search)
     while gflops < search.target_gflops and len(steps) <= search.max_steps:
         gflops *= multiplier
         step_seconds = len(search.axes) * plan.trial_seconds(gflops)
@@ -132,6 +167,13 @@ def estimate(
         target = search.target_gflops
         steps.append(StepPlan(len(steps), "contr.", target, contractions, target_seconds))
     return replace(plan, steps=tuple(steps))
+
+
+def _fit(gflops: Sequence[float], seconds: Sequence[float]) -> Linear:
+    """The line through two (GFLOPs, seconds) points, never falling and never below zero."""
+    (g0, t0), (g1, t1) = zip(gflops, seconds, strict=True)
+    slope = max((t1 - t0) / (g1 - g0), 0.0)
+    return max(t0 - slope * g0, 0.0), slope
 
 
 def _step_multiplier(space: SearchSpace, search: SearchSettings) -> float:

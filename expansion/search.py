@@ -16,7 +16,7 @@ from typing import Any, TextIO
 import yaml
 
 from expansion.coordinator import Finished, next_action, validate
-from expansion.data import build_dataset
+from expansion.data import ClipDataset, build_dataset
 from expansion.dispatch import Dispatcher, InlineDispatcher, TrialFunction, failed
 from expansion.plots import load_run, plot_frontier, plot_path
 from expansion.progress import Progress, estimate, format_plan, format_seconds
@@ -26,6 +26,7 @@ from expansion.settings import RunSettings, run_settings
 from expansion.training import runtime
 from expansion.training.trial import run_trial
 from search_spaces import SearchSpace, get_space
+from search_spaces.base import InputView
 
 SETTINGS_FILE = "search.yaml"
 # On resume these may change (e.g. join a cluster); everything else is the search's identity.
@@ -76,13 +77,16 @@ def search(
     job, store = settings.job, ResultsStore(settings.run_dir, space)
     records = store.records()
     resumed_with = len(records)
-    view = space.input_view(space.seed)
     data = {"seed": job.seed, "fps": job.fps, "max_bad_share": job.max_bad_share}
+
+    def train_data(view: InputView) -> ClipDataset:
+        return build_dataset(job.train, view, "train", **data)
+
     # Building both datasets checks roots, list files and labels before any trial starts.
-    train_videos = len(build_dataset(job.train, view, "train", **data))
-    val_videos = len(build_dataset(job.val, view, "val", **data))
+    train_data(space.input_view(space.seed))
+    val_videos = len(build_dataset(job.val, space.input_view(space.seed), "val", **data))
     sequential = settings.dispatcher == "inline"
-    plan = estimate(space, settings.search, job.settings, train_videos, val_videos, sequential)
+    plan = estimate(space, settings.search, job.settings, train_data, val_videos, sequential)
     device = runtime.describe(runtime.pick_device(job.settings.gpus))
     print(format_plan(plan, settings.search, device), file=stream)
     if records:

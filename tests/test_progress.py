@@ -9,20 +9,28 @@ import yaml
 from hydra_configs import CONF
 
 from expansion.coordinator import SearchSettings
+from expansion.data import ClipDataset, SyntheticSpec, build_dataset
 from expansion.progress import _step_multiplier, estimate, format_plan
 from expansion.training.settings import TrialSettings
+from search_spaces.base import InputView
 from search_spaces.x3d import AXES, X3D_SPACE
 
 SMOKE = TrialSettings.from_mapping(yaml.safe_load((CONF / "trial" / "smoke.yaml").read_text()))
 SETTINGS = SearchSettings(target_gflops=0.05, axes=tuple(AXES), num_classes=12)
 
 
+def synthetic_train(view: InputView) -> ClipDataset:
+    return build_dataset(SyntheticSpec(num_videos=24), view, "train")
+
+
 def test_plan_projects_steps_until_the_target_and_one_contraction() -> None:
-    plan = estimate(X3D_SPACE, SETTINGS, SMOKE, train_videos=24, val_videos=12, sequential=True)
+    plan = estimate(X3D_SPACE, SETTINGS, SMOKE, synthetic_train, val_videos=12, sequential=True)
     # 0.0199 GFLOPs, then 2× per step: 0.040 < 0.05 < 0.080, so two steps and a contraction.
     assert [step.label for step in plan.steps] == ["seed", "1", "2", "contr."]
     assert [step.trials for step in plan.steps] == [1, 6, 6, 1]
     assert plan.trials == 14 and plan.parallel == 1
+    # Per trial: one epoch of the 24 training videos, and the 12 validation videos once.
+    assert plan.train_clips == 24 and plan.eval_clips == 12
     assert plan.steps[2].gflops == pytest.approx(4 * plan.steps[0].gflops)
     assert all(step.seconds > 0 for step in plan.steps)
     assert plan.steps[2].seconds > plan.steps[1].seconds  # bigger candidates cost more
@@ -32,7 +40,7 @@ def test_plan_projects_steps_until_the_target_and_one_contraction() -> None:
 
 def test_plan_without_reaching_the_target_has_no_contraction() -> None:
     capped = replace(SETTINGS, max_steps=1)
-    plan = estimate(X3D_SPACE, capped, SMOKE, train_videos=24, val_videos=12, sequential=True)
+    plan = estimate(X3D_SPACE, capped, SMOKE, synthetic_train, val_videos=12, sequential=True)
     assert [step.label for step in plan.steps] == ["seed", "1"]
 
 
@@ -40,7 +48,7 @@ def test_plan_to_x3d_xs_takes_five_steps_of_step_factor() -> None:
     # Every candidate costs ≈ step_factor × its parent, so from the seed's 0.0199 GFLOPs
     # (12 classes) five steps of 2× reach 0.64 > 0.6: the paper's five steps to X3D-XS.
     settings = replace(SETTINGS, target_gflops=0.6)
-    plan = estimate(X3D_SPACE, settings, SMOKE, train_videos=24, val_videos=12, sequential=True)
+    plan = estimate(X3D_SPACE, settings, SMOKE, synthetic_train, val_videos=12, sequential=True)
     assert [step.label for step in plan.steps] == ["seed", "1", "2", "3", "4", "5", "contr."]
     seed = plan.steps[0].gflops
     assert [step.gflops for step in plan.steps[1:6]] == pytest.approx(
