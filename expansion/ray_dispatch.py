@@ -99,13 +99,19 @@ class RayDispatcher:
         self.trial_function = trial_function
         self.started_ray = not ray.is_initialized()
         if self.started_ray:
-            ray.init(
-                address=address,
-                log_to_driver=False,
-                logging_level="ERROR",
-                include_dashboard=False,
-                configure_logging=True,
-            )
+            try:
+                ray.init(
+                    address=address,
+                    log_to_driver=False,
+                    logging_level="ERROR",
+                    include_dashboard=False,
+                    configure_logging=True,
+                )
+            except ConnectionError as error:
+                reason = str(error).splitlines()[0]
+                raise ValueError(
+                    f"ray.address={address}: cannot join a cluster ({reason})"
+                ) from None
         # The machine's CPUs (as Ray counts them) are this search's only on a Ray instance it
         # started itself.
         self.local_cpus: int | None = None

@@ -185,6 +185,14 @@ def test_bad_settings_fail_before_any_trial(
     assert not (tmp_path / "trials.csv").exists()
 
 
+@pytest.mark.skipif(bool(_raylets()), reason="a Ray instance runs here: `auto` would join it")
+def test_joining_a_cluster_that_is_not_there_is_a_one_line_error(tmp_path: Path) -> None:
+    config = settings(*SMALL, "dispatcher=ray", "ray.address=auto")
+    with pytest.raises(ValueError, match=r"^ray.address=auto: cannot join a cluster \("):
+        run(config, tmp_path, trial_function=_never_called, stream=io.StringIO())
+    assert not (tmp_path / "trials.csv").exists()
+
+
 def test_step_factor_null_takes_each_axis_paper_step(tmp_path: Path) -> None:
     assert run_settings(settings(*SMALL), tmp_path).search.step_factor == 2.0
     assert run_settings(settings(*SMALL, "step_factor=null"), tmp_path).search.step_factor is None
