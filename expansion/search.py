@@ -82,8 +82,8 @@ def search(
     def train_data(view: InputView) -> ClipDataset:
         return build_dataset(job.train, view, "train", **data)
 
-    # Building both datasets checks roots, list files and labels before any trial starts.
-    train_data(space.input_view(space.seed))
+    # Building both datasets checks roots, list files and labels before any trial starts: the
+    # validation set here, the training set in the plan's probe, which loads clips from it.
     val_videos = len(build_dataset(job.val, space.input_view(space.seed), "val", **data))
     sequential = settings.dispatcher == "inline"
     plan = estimate(space, settings.search, job.settings, train_data, val_videos, sequential)
