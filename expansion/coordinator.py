@@ -95,7 +95,7 @@ def validate(space: SearchSpace, settings: SearchSettings) -> None:
         raise SearchError(f"axes listed twice: {', '.join(settings.axes)}")
     if not settings.target_gflops > 0:
         raise SearchError(f"target_gflops must be positive, got {settings.target_gflops}")
-    seed_gflops = _gflops(space, settings, space.seed)
+    seed_gflops = _gflops(space, space.seed, settings.num_classes)
     if settings.target_gflops <= seed_gflops:
         raise SearchError(
             f"target_gflops={settings.target_gflops:g} is not above the seed's "
@@ -221,7 +221,7 @@ def expand(
         return None if grown == config else grown
 
     def gflops(candidate: Any) -> float:
-        return config_complexity(space, candidate, num_classes).gflops
+        return _gflops(space, candidate, num_classes)
 
     parent = gflops(config)
     goal = step_factor * parent
@@ -317,7 +317,7 @@ def _contraction_candidate(
     config = overshoot.spec.config
 
     def fits(factor: float) -> bool:
-        return _gflops(space, settings, apply(config, factor)) <= settings.target_gflops
+        return _gflops(space, apply(config, factor), settings.num_classes) <= settings.target_gflops
 
     if not fits(MIN_CONTRACTION):
         return None
@@ -360,8 +360,8 @@ def _best_accuracy(
     return min(reaching or tied, key=lambda record: record.spec.gflops)
 
 
-def _gflops(space: SearchSpace, settings: SearchSettings, config: Any) -> float:
-    return config_complexity(space, config, settings.num_classes).gflops
+def _gflops(space: SearchSpace, config: Any, num_classes: int) -> float:
+    return config_complexity(space, config, num_classes).gflops
 
 
 def _spec(
