@@ -23,13 +23,13 @@ import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from expansion.checkpoints import save_checkpoint
 from expansion.data import SyntheticSpec
 from expansion.data.export import export_split
 from expansion.data.transforms import short_side_scale
 from expansion.evaluate import evaluate_checkpoint
+from expansion.results.checkpoints import save_checkpoint
 from expansion.train import train
-from search_spaces.x3d import PRESETS, build_x3d
+from search_spaces.x3d import PRESETS, X3D_SPACE, build_x3d
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 
@@ -48,7 +48,7 @@ def bench_eval(folder: Path, videos: int) -> None:
     print(f"{'model':<6} {'views':<6} {'clip shape':<18} {'clips':>6} {'s':>7} {'clips/s':>8}")
     for name in ("XS", "S"):
         checkpoint = folder / f"{name}.pt"
-        save_checkpoint(checkpoint, build_x3d(PRESETS[name], 12), PRESETS[name])
+        save_checkpoint(checkpoint, X3D_SPACE, build_x3d(PRESETS[name], 12), PRESETS[name])
         for views in ("10x1", "10x3"):
             config = composed("evaluate", [f"checkpoint={checkpoint}", f"views={views}", *data])
             start = time.perf_counter()

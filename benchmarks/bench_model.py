@@ -17,7 +17,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from expansion.complexity import config_complexity, measure_config
+from expansion.search.complexity import config_complexity, measure_config
 from search_spaces.x3d import PRESETS, X3D_SPACE, build_x3d
 
 

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import yaml
 
-from expansion.complexity import config_complexity
-from expansion.data import SyntheticSpec
-from expansion.records import TrialSpec
-from expansion.training import TrialJob, TrialSettings, run_trial
+from expansion.data import DataConfig, SyntheticSpec
+from expansion.search.complexity import config_complexity
+from expansion.search.records import TrialSpec
+from expansion.training.resources import trial_settings
+from expansion.training.trial import TrialJob, run_trial
 from search_spaces import get_space
 
 CONF = Path(__file__).resolve().parents[1] / "conf" / "trial"
@@ -39,7 +40,7 @@ def main() -> None:
 
     values = yaml.safe_load((CONF / f"{args.trial}.yaml").read_text())
     values |= {key: yaml.safe_load(value) for key, value in (s.split("=", 1) for s in args.set)}
-    settings = TrialSettings.from_mapping(values)
+    settings, resources = trial_settings(values)
     space = get_space("x3d")
     configs = [("X2D", space.seed)]
     for axis in filter(None, args.path.split(",")):
@@ -56,7 +57,7 @@ def main() -> None:
         complexity = config_complexity(space, config)
         for seed in args.seeds:
             spec = TrialSpec(name, 0, "forward", name, "", config, complexity.gflops, 0.0)
-            job = TrialJob("x3d", train, val, 12, seed, settings)
+            job = TrialJob(space, DataConfig(train, val, 12), seed, settings, resources)
             outcome = run_trial(spec, job)
             epochs = " ".join(f"{top1:.3f}" for top1 in outcome.epoch_top1)
             print(

@@ -1,10 +1,14 @@
-"""Print an X3D architecture's stages and complexity, and the six one-step expansions of it.
+"""Print an architecture's complexity and details, and the one-step expansions of it.
 
     python -m expansion.describe XL --crop 356
     python -m expansion.describe --frames 4 --stride 12 --crop 160 --width-factor 2 \\
         --bottleneck-factor 2.25 --depth-factor 2.2 --candidates
     python -m expansion.describe XS --candidates --step-factor 2   # as the search sizes them
     python -m expansion.describe --config runs/x/final.yaml --json
+    python -m expansion.describe --space NAME PRESET               # another registered family
+
+The configuration flags are the fields of the family's configurations (X3D: `--frames`,
+`--stride`, `--crop`, `--width-factor`, `--bottleneck-factor`, `--depth-factor`).
 """
 
 from __future__ import annotations
@@ -13,17 +17,16 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict, fields
 from typing import Any
 
-from expansion.architecture import find_preset, load_architecture
-from expansion.cli import OneLineParser
-from expansion.complexity import config_complexity
-from expansion.coordinator import expand
-from search_spaces.x3d import PRESETS, X3D_SPACE, X3DConfig, summarize
+from expansion.cli import OneLineParser, user_errors_as_one_line
+from expansion.errors import ConfigError
+from expansion.results.architecture import find_preset, load_architecture
+from expansion.search.complexity import config_complexity
+from expansion.search.sizing import expand
+from search_spaces import DEFAULT_SPACE, SPACES, SearchSpace, get_space
 
-# Command-line flag → X3DConfig field; the flags override a preset's or a file's values.
-CONFIG_FLAGS = {field.name.replace("_", "-"): field.name for field in fields(X3DConfig)}
+PROG = "python -m expansion.describe"
 
 
 def _positive_number(text: str) -> float:
@@ -36,18 +39,26 @@ def _positive_number(text: str) -> float:
     return int(value) if value.is_integer() else value
 
 
-def _parser() -> argparse.ArgumentParser:
+def config_flags(space: SearchSpace) -> dict[str, str]:
+    """Command-line flag → configuration field; the flags override a preset's or a file's."""
+    return {name.replace("_", "-"): name for name in space.to_dict(space.seed)}
+
+
+def _parser(space: SearchSpace) -> argparse.ArgumentParser:
     parser = OneLineParser(
-        prog="python -m expansion.describe",
-        description="Describe an X3D architecture: stages, GFLOPs (paper convention), params.",
+        prog=PROG,
+        description="Describe an architecture: GFLOPs (paper convention), params, stages.",
     )
-    parser.add_argument("preset", nargs="?", help=f"one of {', '.join(PRESETS)}")
+    parser.add_argument("--space", default=DEFAULT_SPACE, help=f"one of {', '.join(SPACES)}")
+    parser.add_argument("preset", nargs="?", help=f"one of {', '.join(space.presets)}")
     parser.add_argument("--config", help="an architecture file (e.g. a search's final.yaml)")
-    for flag in CONFIG_FLAGS:
-        parser.add_argument(f"--{flag}", type=_positive_number, metavar="N")
+    seed = space.to_dict(space.seed)
+    for flag, name in config_flags(space).items():
+        numeric = isinstance(seed[name], int | float)
+        parser.add_argument(f"--{flag}", type=_positive_number if numeric else str, metavar="N")
     parser.add_argument("--num-classes", type=_positive_number, default=400, metavar="N")
     parser.add_argument(
-        "--candidates", action="store_true", help="also the six one-step expansions"
+        "--candidates", action="store_true", help="also the one-step expansions along every axis"
     )
     parser.add_argument(
         "--step-factor",
@@ -59,69 +70,68 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _base_config(args: argparse.Namespace) -> dict[str, Any] | None:
+def _base_config(args: argparse.Namespace, space: SearchSpace) -> tuple[SearchSpace, dict]:
     if args.preset and args.config:
-        raise ValueError("give a preset or --config, not both")
+        raise ConfigError("give a preset or --config, not both")
     if args.preset:
-        preset = find_preset(X3D_SPACE, args.preset)
+        preset = find_preset(space, args.preset)
         if preset is None:
-            raise ValueError(f"unknown preset {args.preset!r}; known: {', '.join(PRESETS)}")
-        return asdict(preset)
+            known = ", ".join(space.presets)
+            raise ConfigError(f"unknown preset {args.preset!r}; known: {known}")
+        return space, space.to_dict(preset)
     if args.config:
         space, config = load_architecture(args.config)
-        if space is not X3D_SPACE:
-            raise ValueError(f"{args.config} describes a {space.name} network, not X3D")
-        return asdict(config)
-    return None
+        return space, space.to_dict(config)
+    return space, {}
 
 
-def config_from_args(args: argparse.Namespace) -> X3DConfig:
+def config_from_args(args: argparse.Namespace, space: SearchSpace) -> tuple[SearchSpace, Any]:
     """The configuration named by a preset or file, with explicit flags overriding it."""
-    values = _base_config(args) or {}
-    overrides = {name: getattr(args, name) for name in CONFIG_FLAGS.values()}
+    space, values = _base_config(args, space)
+    flags = config_flags(space)
+    overrides = {name: getattr(args, name, None) for name in flags.values()}
     values.update({name: value for name, value in overrides.items() if value is not None})
-    missing = [f"--{flag}" for flag, name in CONFIG_FLAGS.items() if name not in values]
+    missing = [f"--{flag}" for flag, name in flags.items() if name not in values]
     if missing:
-        raise ValueError(f"no preset or --config given, so these are needed: {' '.join(missing)}")
-    return X3DConfig(**values)
+        raise ConfigError(f"no preset or --config given, so these are needed: {' '.join(missing)}")
+    return space, space.from_dict(values)
 
 
 def describe(
-    config: X3DConfig, num_classes: int, candidates: bool, step_factor: float | None = None
+    space: SearchSpace,
+    config: Any,
+    num_classes: int,
+    candidates: bool,
+    step_factor: float | None = None,
 ) -> dict[str, Any]:
     """Everything `describe` prints, as one JSON-ready mapping.
 
     The candidates are what a search with `step_factor` proposes (None: the paper steps).
     """
     if step_factor is not None and not step_factor > 1:
-        raise ValueError(f"--step-factor must be above 1, got {step_factor}")
-    complexity = config_complexity(X3D_SPACE, config, num_classes)
-    stages = summarize(config)
-    residual_stages = [row for row in stages if row.blocks is not None]
+        raise ConfigError(f"--step-factor must be above 1, got {step_factor}")
+    complexity = config_complexity(space, config, num_classes)
     report: dict[str, Any] = {
-        **asdict(config),
+        **space.to_dict(config),
         "num_classes": num_classes,
         "gflops": complexity.gflops,
         "params_m": complexity.params_m,
-        "stage_widths": [row.width for row in residual_stages],
-        "stage_inner_widths": [row.inner for row in residual_stages],
-        "stage_blocks": [row.blocks for row in residual_stages],
-        "stages": [asdict(row) for row in stages],
     }
+    report |= space.details(config)
     if candidates:
         report["step_factor"] = step_factor
         report["candidates"] = []
-        for axis in X3D_SPACE.axes.values():
-            candidate = expand(X3D_SPACE, config, axis.name, step_factor, num_classes)
+        for axis in space.axes.values():
+            candidate = expand(space, config, axis.name, step_factor, num_classes)
             if candidate is None:  # the axis no longer changes the model
                 continue
-            gflops = config_complexity(X3D_SPACE, candidate, num_classes).gflops
+            gflops = config_complexity(space, candidate, num_classes).gflops
             report["candidates"].append(
                 {
                     "axis": axis.name,
                     "paper_name": axis.paper_name,
                     "step": axis.step,
-                    "config": asdict(candidate),
+                    "config": space.to_dict(candidate),
                     "gflops": gflops,
                     "ratio": gflops / complexity.gflops,
                 }
@@ -129,29 +139,16 @@ def describe(
     return report
 
 
-def _format_value(value: float) -> str:
-    return f"{value:g}"
+def _format_value(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, int | float) else str(value)
 
 
-def format_table(report: dict[str, Any]) -> str:
+def format_table(space: SearchSpace, report: dict[str, Any]) -> str:
     """The human-readable rendering of a `describe` report."""
-    lines = [
-        f"X3D  {report['frames']} frames × stride {_format_value(report['stride'])}, "
-        f"crop {report['crop']}, width {_format_value(report['width_factor'])}, "
-        f"bottleneck {_format_value(report['bottleneck_factor'])}, "
-        f"depth {_format_value(report['depth_factor'])}",
-        "",
-        f"{'stage':<7}{'blocks':>7}{'width':>8}{'inner':>8}   output (T×H×W)",
+    lines = space.format_details(report) or [
+        space.label(space.from_dict(_config_of(space, report)))
     ]
-    for row in report["stages"]:
-        blocks = "-" if row["blocks"] is None else str(row["blocks"])
-        inner = "-" if row["inner"] is None else str(row["inner"])
-        output = f"{row['frames']}×{row['size']}×{row['size']}"
-        lines.append(f"{row['name']:<7}{blocks:>7}{row['width']:>8}{inner:>8}   {output}")
     lines += [
-        f"{'pool':<7}{'-':>7}{report['stages'][-1]['width']:>8}{'-':>8}   1×1×1",
-        f"{'lin5':<7}{'-':>7}{2048:>8}{'-':>8}   1×1×1",
-        f"{'fc':<7}{'-':>7}{report['num_classes']:>8}{'-':>8}   classes",
         "",
         f"GFLOPs {report['gflops']:.4g}   params {report['params_m']:.3f} M"
         "   (conv + linear multiply-adds of one clip; params without BN)",
@@ -171,15 +168,21 @@ def format_table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _config_of(space: SearchSpace, report: dict[str, Any]) -> dict[str, Any]:
+    return {name: report[name] for name in space.to_dict(space.seed)}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
-    try:
-        config = config_from_args(args)
-        report = describe(config, int(args.num_classes), args.candidates, args.step_factor)
-    except (TypeError, ValueError) as error:
-        parser.error(str(error))
-    print(json.dumps(report) if args.json else format_table(report))
+    argv = list(sys.argv[1:] if argv is None else argv)
+    family = argparse.ArgumentParser(add_help=False)
+    family.add_argument("--space", default=DEFAULT_SPACE)
+    with user_errors_as_one_line(PROG):
+        space = get_space(family.parse_known_args(argv)[0].space)
+    args = _parser(space).parse_args(argv)
+    with user_errors_as_one_line(PROG):
+        space, config = config_from_args(args, space)
+        report = describe(space, config, int(args.num_classes), args.candidates, args.step_factor)
+    print(json.dumps(report) if args.json else format_table(space, report))
     return 0
 
 

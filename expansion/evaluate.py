@@ -1,10 +1,11 @@
 """`python -m expansion.evaluate arch=XS checkpoint=PATH views=10x3 out=scores.csv`: test a model.
 
-Loads a checkpoint (the project's, pytorchvideo's or SlowFast's) into the architecture `arch`
-(a preset name or a `final.yaml`; the project's checkpoints record theirs), runs every view of
-every validation video, prints top-1, top-5 and mean class accuracy of the view-averaged softmax
-scores, and writes per-video scores, predictions and labels to `out` (`.csv` or `.json`), with
-`per_view=true` also every view's scores. `evaluate_checkpoint` is what tests call.
+Loads a checkpoint (the project's, or another codebase's the family knows: for X3D pytorchvideo's
+and SlowFast's) into the architecture `arch` (a preset name of `space` or a `final.yaml`; the
+project's checkpoints record theirs), runs every view of every validation video, prints top-1,
+top-5 and mean class accuracy of the view-averaged softmax scores, and writes per-video scores,
+predictions and labels to `out` (`.csv` or `.json`), with `per_view=true` also every view's
+scores. `evaluate_checkpoint` is what tests call.
 """
 
 from __future__ import annotations
@@ -12,82 +13,100 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-import hydra
 import pandas as pd
 import torch
-from omegaconf import DictConfig
 from tqdm import tqdm
 
-from expansion.architecture import resolve_architecture
-from expansion.checkpoints import load_checkpoint
-from expansion.cli import call_with_config
-from expansion.data import ClipDataset, TestViews, build_dataset
-from expansion.settings import data_sources
+from expansion.cli import hydra_command
+from expansion.config_values import absolute_path, as_int, optional_float
+from expansion.data import ClipDataset, DataConfig, TestViews
+from expansion.errors import ConfigError
+from expansion.results.architecture import resolve_architecture
+from expansion.results.checkpoints import load_checkpoint
+from expansion.results.runs import space_name
 from expansion.training import runtime
 from expansion.training.loop import Batch, Evaluation, evaluate
-from search_spaces.x3d import X3D_SPACE
+from search_spaces import SearchSpace, get_space
 
 OUT_SUFFIXES = (".csv", ".json")
 
 
-def pick_device(gpus: float | None) -> torch.device:
-    """`gpus=None`: CUDA when present, else the CPU; otherwise as `runtime.pick_device`."""
-    return runtime.pick_device(float(torch.cuda.is_available()) if gpus is None else gpus)
+@dataclass(frozen=True)
+class EvaluationSettings:
+    """What `evaluate` is asked: which weights, on which data and views, where the scores go."""
+
+    space: SearchSpace
+    architecture: Any | None  # None: the checkpoint's own
+    checkpoint: Path
+    data: DataConfig
+    views: TestViews
+    out: Path | None
+    per_view: bool
+    batch_size: int
+    num_workers: int
+    gpus: float | None
+
+    @classmethod
+    def from_mapping(cls, config: Mapping[str, Any]) -> EvaluationSettings:
+        """Typed settings from the composed `conf/evaluate.yaml`; bad values: a `ConfigError`."""
+        if not config.get("checkpoint"):
+            raise ConfigError("checkpoint=PATH is required (untrained weights score chance)")
+        out = absolute_path(config["out"]) if config.get("out") else None
+        if out is not None and out.suffix not in OUT_SUFFIXES:
+            raise ConfigError(f"out={out}: the file must end in {' or '.join(OUT_SUFFIXES)}")
+        space, architecture = get_space(space_name(config.get("space"))), None
+        if config.get("arch"):
+            space, architecture = resolve_architecture(str(config["arch"]), space)
+        return cls(
+            space=space,
+            architecture=architecture,
+            checkpoint=absolute_path(config["checkpoint"]),
+            data=DataConfig.from_mapping(config["data"]),
+            views=TestViews.parse(str(config["views"])),
+            out=out,
+            per_view=bool(config.get("per_view")),
+            batch_size=as_int(config["batch_size"], "batch_size"),
+            num_workers=as_int(config["num_workers"], "num_workers"),
+            gpus=optional_float(config.get("gpus"), "gpus"),
+        )
 
 
 def evaluate_checkpoint(config: Mapping[str, Any], stream: TextIO = sys.stdout) -> Evaluation:
     """Evaluate `config["checkpoint"]` on the validation split; print and write the results."""
-    path = config.get("checkpoint")
-    if not path:
-        raise ValueError("checkpoint=PATH is required (untrained weights score chance)")
-    out = Path(config["out"]) if config.get("out") else None
-    if out is not None and out.suffix not in OUT_SUFFIXES:
-        raise ValueError(f"out={out}: the file must end in {' or '.join(OUT_SUFFIXES)}")
-    architecture = None
-    if config.get("arch"):
-        space, architecture = resolve_architecture(str(config["arch"]))
-        if space.name != X3D_SPACE.name:
-            raise ValueError(f"arch={config['arch']}: only X3D checkpoints can be evaluated")
-    views = TestViews.parse(str(config["views"]))
-    data = config["data"]
-    _, source, num_classes = data_sources(data)
-    loaded = load_checkpoint(path, architecture, num_classes)
-    dataset = build_dataset(
-        source,
-        X3D_SPACE.input_view(loaded.config),
-        "val",
-        test_views=views,
-        fps=data.get("fps"),
-        max_bad_share=float(data.get("max_bad_share", 0.05)),
+    settings = EvaluationSettings.from_mapping(config)
+    loaded = load_checkpoint(
+        settings.checkpoint, settings.space, settings.architecture, settings.data.num_classes
     )
-    device = pick_device(config.get("gpus"))
+    view = settings.space.input_view(loaded.config)
+    dataset = settings.data.dataset("val", view, "val", test_views=settings.views)
+    device = runtime.pick_device(settings.gpus)
     model = runtime.prepare_model(loaded.model, device)
 
     def progress(batches: Iterable[Batch]) -> Iterable[Batch]:
         return tqdm(batches, desc="evaluating", unit="batch", disable=None, file=sys.stderr)
 
-    per_view = bool(config.get("per_view"))
     result = evaluate(
         model,
         dataset,
         device,
-        int(config["batch_size"]),
-        int(config["num_workers"]),
+        settings.batch_size,
+        settings.num_workers,
         progress=progress,
-        keep_views=per_view,
+        keep_views=settings.per_view,
     )
     print(
         f"top-1 {100 * result.top1:.2f}%  top-5 {100 * result.top5:.2f}%  "
         f"mean class accuracy {100 * result.mean_class_accuracy:.2f}%  "
-        f"({dataset.num_videos} videos × {views.count} views, {loaded.source} checkpoint, "
-        f"{runtime.describe(device)})",
+        f"({dataset.num_videos} videos × {settings.views.count} views, {loaded.source} "
+        f"checkpoint, {runtime.device_name(device)})",
         file=stream,
     )
-    if out is not None:
-        write_scores(out, result, dataset)
+    if settings.out is not None:
+        write_scores(settings.out, result, dataset)
     return result
 
 
@@ -144,10 +163,7 @@ def write_scores(out: Path, result: Evaluation, dataset: ClipDataset) -> None:
     out.write_text(json.dumps(document))
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="evaluate")
-def main(config: DictConfig) -> None:
-    call_with_config("expansion.evaluate", config, evaluate_checkpoint)
-
+main = hydra_command("expansion.evaluate", "evaluate", evaluate_checkpoint)
 
 if __name__ == "__main__":
     main()

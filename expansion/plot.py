@@ -10,13 +10,16 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from expansion.cli import OneLineParser
-from expansion.plots import load_run, plot_frontier, plot_path
+from expansion.cli import OneLineParser, user_errors_as_one_line
+from expansion.results.plots import plot_frontier, plot_path
+from expansion.results.runs import load_run
+
+PROG = "python -m expansion.plot"
 
 
 def _parser() -> OneLineParser:
     parser = OneLineParser(
-        prog="python -m expansion.plot",
+        prog=PROG,
         description="Draw frontier.png (top-1 vs GFLOPs) and path.png (the kept model per step).",
     )
     parser.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
@@ -29,12 +32,9 @@ def _parser() -> OneLineParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
-    try:
+    args = _parser().parse_args(argv)
+    with user_errors_as_one_line(PROG):
         runs = [load_run(run_dir) for run_dir in args.run_dirs]
-    except ValueError as error:
-        parser.error(str(error))
     out = args.out or (args.run_dirs[0] if len(args.run_dirs) == 1 else Path.cwd())
     for name, plot in (("frontier.png", plot_frontier), ("path.png", plot_path)):
         plot(runs, out / name)

@@ -8,11 +8,13 @@ and an unknown field fails at construction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from torch import nn
+
+from expansion.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,9 @@ class InputView:
 
     def __post_init__(self) -> None:
         if self.frames < 1 or self.stride <= 0 or self.crop < 1:
-            raise ValueError(f"invalid input view {self}: frames, stride and crop must be positive")
+            raise ConfigError(
+                f"invalid input view {self}: frames, stride and crop must be positive"
+            )
 
     def clip_shape(self, batch: int = 1) -> tuple[int, int, int, int, int]:
         """The tensor shape `(B, 3, T, H, W)` of a batch of clips in this view."""
@@ -52,16 +56,42 @@ class Axis:
         return self.apply(config, self.step)
 
 
-class SearchSpace(Protocol):
-    """A network family that the expansion search can grow. See `search_spaces.x3d` for one."""
+class CheckpointScheme(Protocol):
+    """How another codebase names the tensors of a family's network, for reading its checkpoints.
+
+    `names` maps the keys of our state dict to that codebase's keys; `identity_bns` lists our
+    BatchNorm modules that it leaves out (they load as identities).
+    """
 
     name: str
+    identity_bns: tuple[str, ...]
+
+    def rename(self, key: str) -> str:
+        """This codebase's name for one of our state-dict keys."""
+        ...
+
+    def names(self, keys: Iterable[str]) -> dict[str, str]:
+        """Our keys → this codebase's keys."""
+        ...
+
+
+class SearchSpace(Protocol):
+    """A network family that the expansion search can grow. See `search_spaces.x3d` for one.
+
+    Subclass it to get the optional parts' defaults: no foreign checkpoint formats, no details
+    beyond the configuration and its complexity in `describe`.
+    """
+
+    name: str
+    title: str  # how messages name the family, e.g. "X3D"
     axes: Mapping[str, Axis]
     seed: Any
     presets: Mapping[str, Any]
+    classifier: str  # state-dict key of the classifier weight, (num_classes, features)
+    checkpoint_schemes: Sequence[CheckpointScheme] = ()
 
-    def build(self, config: Any, num_classes: int) -> nn.Module:
-        """A freshly initialised network for `config`."""
+    def build(self, config: Any, num_classes: int, dropout: float = 0.0) -> nn.Module:
+        """A freshly initialised network for `config` (dropout before the classifier)."""
         ...
 
     def structure(self, config: Any) -> Hashable:
@@ -81,5 +111,18 @@ class SearchSpace(Protocol):
         ...
 
     def from_dict(self, values: Mapping[str, Any]) -> Any:
-        """The configuration `to_dict` described; unknown or missing fields are an error."""
+        """The configuration `to_dict` described; unknown or missing fields: a `ConfigError`."""
         ...
+
+    def label(self, config: Any) -> str:
+        """`config` in a few words, for messages."""
+        values = ", ".join(f"{key} {value}" for key, value in self.to_dict(config).items())
+        return f"{self.title} ({values})"
+
+    def details(self, config: Any) -> dict[str, Any]:
+        """What `describe` adds to a configuration's report (JSON-ready), e.g. its stages."""
+        return {}
+
+    def format_details(self, report: Mapping[str, Any]) -> list[str]:
+        """The table lines `describe` prints for `details` (given the whole report)."""
+        return []

@@ -1,7 +1,7 @@
 """Video data for trials: the built-in synthetic dataset, video files on disk, clips and views.
 
 Contract:
-- `build_dataset(source, view, mode, test_views=, seed=, fps=, max_bad_share=0.05)` returns a
+- `build_dataset(source, view, mode, test_views=, seed=, fps=, max_bad_share=)` returns a
   `torch.utils.data.Dataset` whose items are `(clip, label, video_index)`, with `clip` a float32
   tensor `(3, view.frames, H, W)` normalised with mean 0.45 and std 0.225 on [0, 1] pixels, and
   `num_classes` set. `source` is a `SyntheticSpec`, a `ListFileSource` or a `FolderSource`.
@@ -14,6 +14,8 @@ Contract:
   of 128γs spread along the long side (`TestViews.parse("10x3")` is the 30-view protocol).
 - Videos open lazily in whichever process loads an item; datasets are picklable and work with
   `DataLoader(num_workers=...)`.
+- `DataConfig.from_mapping(config["data"])` is the typed `data` config group: both splits'
+  sources, the class count, `fps` and `max_bad_share`; `DataConfig.dataset(split, view, mode)`.
 - Unreadable videos are replaced deterministically by another video, with a warning; the
   dataset's `failures()` lists them across all worker processes, and more than `max_bad_share` of
   the videos failing raises `DataError`. Errors in what the user pointed at (malformed list line,
@@ -21,6 +23,7 @@ Contract:
 """
 
 from expansion.data.build import DataSource, FolderSource, ListFileSource, build_dataset
+from expansion.data.config import DataConfig
 from expansion.data.datasets import ClipDataset, Mode, View
 from expansion.data.errors import DataError, UnreadableVideo
 from expansion.data.sampling import TestViews
@@ -29,6 +32,7 @@ from expansion.data.synthetic import CLASSES, SyntheticSpec
 __all__ = [
     "CLASSES",
     "ClipDataset",
+    "DataConfig",
     "DataError",
     "DataSource",
     "FolderSource",

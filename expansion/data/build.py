@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from expansion.data.catalog import VideoFiles, read_list, scan_folders
-from expansion.data.datasets import ClipDataset, Mode, VideoCollection
+from expansion.data.datasets import MAX_BAD_SHARE, ClipDataset, Mode, VideoCollection
 from expansion.data.sampling import SINGLE_VIEW, TestViews
 from expansion.data.synthetic import SyntheticSpec, SyntheticVideos
 from search_spaces.base import InputView
@@ -56,7 +56,7 @@ def build_dataset(
     test_views: TestViews = SINGLE_VIEW,
     seed: int = 0,
     fps: float | None = None,
-    max_bad_share: float = 0.05,
+    max_bad_share: float = MAX_BAD_SHARE,
 ) -> ClipDataset:
     """A dataset of clips in `view` from `source`; see `ClipDataset` for the arguments."""
     return ClipDataset(

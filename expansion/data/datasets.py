@@ -28,11 +28,14 @@ from expansion.data.errors import DataError
 from expansion.data.failures import FailureLedger
 from expansion.data.sampling import SINGLE_VIEW, TestViews
 from expansion.data.video import READ_ERRORS
+from expansion.errors import ConfigError
 from search_spaces.base import InputView
 
 Mode = Literal["train", "val", "test"]
 MODES: tuple[Mode, ...] = ("train", "val", "test")
 
+# The share of a dataset's videos that may be unreadable before loading stops.
+MAX_BAD_SHARE = 0.05
 # Replacement draws per item before giving up; only reached when most videos are unreadable.
 MAX_ATTEMPTS = 20
 
@@ -79,14 +82,14 @@ class ClipDataset(Dataset[tuple[torch.Tensor, int, int]]):
         test_views: TestViews = SINGLE_VIEW,
         seed: int = 0,
         fps: float | None = None,
-        max_bad_share: float = 0.05,
+        max_bad_share: float = MAX_BAD_SHARE,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         if not 0 <= max_bad_share <= 1:
-            raise ValueError(f"max_bad_share must be in [0, 1], got {max_bad_share}")
+            raise ConfigError(f"max_bad_share must be in [0, 1], got {max_bad_share}")
         if fps is not None and fps <= 0:
-            raise ValueError(f"fps must be positive, got {fps}")
+            raise ConfigError(f"fps must be positive, got {fps}")
         if len(videos) == 0:
             raise DataError("the dataset has no videos")
         self.videos = videos

@@ -1,9 +1,10 @@
 """The errors of the data pipeline."""
 
-
-class DataError(ValueError):
-    """A problem with the data a user pointed at, described in one line."""
+from expansion.errors import DataError
 
 
 class UnreadableVideo(DataError):
     """One video could not be read; the dataset replaces it and counts it as a failure."""
+
+
+__all__ = ["DataError", "UnreadableVideo"]

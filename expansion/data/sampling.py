@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from expansion.errors import ConfigError
+
 
 @dataclass(frozen=True)
 class TestViews:
@@ -29,7 +31,7 @@ class TestViews:
 
     def __post_init__(self) -> None:
         if self.clips < 1 or self.crops < 1:
-            raise ValueError(f"invalid test views {self}: clips and crops must be positive")
+            raise ConfigError(f"invalid test views {self}: clips and crops must be positive")
 
     @property
     def count(self) -> int:
@@ -41,7 +43,7 @@ class TestViews:
         """Read `"KxS"`, e.g. `"10x3"` for the 30-view protocol or `"10x1"` for 10-Center."""
         match = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", text)
         if match is None:
-            raise ValueError(f"test views must look like '10x3', got {text!r}")
+            raise ConfigError(f"test views must look like '10x3', got {text!r}")
         return cls(int(match[1]), int(match[2]))
 
 

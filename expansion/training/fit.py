@@ -1,4 +1,4 @@
-"""Full training of one X3D with a recipe: the loop every data-parallel worker runs.
+"""Full training of one network with a recipe: the loop every data-parallel worker runs.
 
 `train_worker` is the same code on one device and on each of N Ray Train workers (which pass
 their rank and a `wrap` that makes the model data-parallel). Worker 0 alone validates, logs and
@@ -32,17 +32,18 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from expansion.checkpoints import load_checkpoint, save_checkpoint
-from expansion.data import DataSource, TestViews, build_dataset
+from expansion.data import DataConfig
 from expansion.data.datasets import ClipDataset
+from expansion.data.sampling import SINGLE_VIEW
+from expansion.errors import ConfigError
+from expansion.results.checkpoints import load_checkpoint, save_checkpoint
 from expansion.training import runtime
 from expansion.training.loaders import sharded_train_loader
 from expansion.training.loop import Batch, EpochStats, Evaluation, evaluate, train_one_epoch
 from expansion.training.optim import build_sgd
 from expansion.training.precise_bn import recompute_bn_stats
-from expansion.training.settings import TrainSettings
-from expansion.training.trial import CENTRE_VIEW, schedule_for
-from search_spaces.x3d import X3D_SPACE, X3DConfig, build_x3d
+from expansion.training.recipe import Recipe
+from search_spaces.base import SearchSpace
 
 CHECKPOINTS = "checkpoints"
 FINAL_CHECKPOINT = "final.pt"
@@ -67,46 +68,42 @@ class TrainPlan:
     `init_checkpoint` (any supported format) gives the starting weights of a new run.
     """
 
-    config: X3DConfig
-    train: DataSource
-    val: DataSource
-    num_classes: int
-    settings: TrainSettings
+    space: SearchSpace
+    config: Any
+    data: DataConfig
+    recipe: Recipe
     seed: int
     out_dir: Path
     init_checkpoint: Path | None = None
-    fps: float | None = None
-    max_bad_share: float = 0.05
 
     def datasets(self) -> tuple[ClipDataset, ClipDataset, ClipDataset]:
         """Training clips, centre-clip validation views and the recipe's final test views."""
-        view = X3D_SPACE.input_view(self.config)
-        data = {"seed": self.seed, "fps": self.fps, "max_bad_share": self.max_bad_share}
-        train = build_dataset(self.train, view, "train", **data)
-        centre = build_dataset(self.val, view, "val", test_views=CENTRE_VIEW, **data)
-        final_views = TestViews.parse(self.settings.schedule.test_views)
-        final = build_dataset(self.val, view, "val", test_views=final_views, **data)
+        view = self.space.input_view(self.config)
+        train = self.data.dataset("train", view, "train", seed=self.seed)
+        centre = self.data.dataset("val", view, "val", test_views=SINGLE_VIEW, seed=self.seed)
+        final_views = self.recipe.schedule.views
+        final = self.data.dataset("val", view, "val", test_views=final_views, seed=self.seed)
         return train, centre, final
 
 
 def check_plan(plan: TrainPlan, world: int) -> None:
-    """Raise a one-line `ValueError` for what would fail later: data, batch split, checkpoint."""
-    schedule = plan.settings.schedule
+    """Raise a one-line `ConfigError` for what would fail later: data, batch split, checkpoint."""
+    schedule = plan.recipe.schedule
     if world < 1 or schedule.batch_size % world:
-        raise ValueError(f"batch_size {schedule.batch_size} does not split over {world} workers")
+        raise ConfigError(f"batch_size {schedule.batch_size} does not split over {world} workers")
     per_worker = schedule.batch_size // world
     if schedule.micro_batch_size is not None and schedule.micro_batch_size > per_worker:
-        raise ValueError(
+        raise ConfigError(
             f"micro_batch_size {schedule.micro_batch_size} exceeds the {per_worker} clips "
             f"each of {world} workers gets"
         )
     train, _, _ = plan.datasets()
     if len(train) < schedule.batch_size:
-        raise ValueError(
+        raise ConfigError(
             f"{len(train)} training videos are fewer than one batch of {schedule.batch_size}"
         )
     if plan.init_checkpoint is not None:
-        load_checkpoint(plan.init_checkpoint, plan.config, plan.num_classes)
+        load_checkpoint(plan.init_checkpoint, plan.space, plan.config, plan.data.num_classes)
 
 
 def checkpoint_path(out_dir: Path, epoch: int) -> Path:
@@ -124,15 +121,15 @@ def _seed(seed: int, epoch: int, rank: int) -> int:
 
 def _starting_point(plan: TrainPlan) -> tuple[nn.Module, int, dict[str, Any] | None]:
     """The model, the number of epochs done and the optimiser state to continue from."""
-    dropout = plan.settings.schedule.dropout
+    dropout, classes = plan.recipe.schedule.dropout, plan.data.num_classes
     latest = latest_checkpoint(plan.out_dir)
     if latest is not None:
-        loaded = load_checkpoint(latest, plan.config, plan.num_classes, dropout)
+        loaded = load_checkpoint(latest, plan.space, plan.config, classes, dropout)
         return loaded.model, int(loaded.extra["epoch"]), loaded.extra["optimizer"]
     if plan.init_checkpoint is not None:
-        loaded = load_checkpoint(plan.init_checkpoint, plan.config, plan.num_classes, dropout)
+        loaded = load_checkpoint(plan.init_checkpoint, plan.space, plan.config, classes, dropout)
         return loaded.model, 0, None
-    return build_x3d(plan.config, plan.num_classes, dropout), 0, None
+    return plan.space.build(plan.config, classes, dropout), 0, None
 
 
 class MetricsLog:
@@ -195,8 +192,8 @@ def train_worker(
 
     Returns the final evaluation's metrics on worker 0, `None` on the others.
     """
-    schedule = plan.settings.schedule
-    with runtime.seeded_run(plan.seed, schedule.cpus, device):
+    schedule = plan.recipe.schedule
+    with runtime.seeded_run(plan.seed, plan.recipe.resources.cpus, device):
         model, done, optimizer_state = _starting_point(plan)
         model = runtime.prepare_model(model, device)
         optimizer = build_sgd(model, schedule.momentum, schedule.nesterov, schedule.weight_decay)
@@ -228,8 +225,8 @@ class _Run:
             stream,
         )
         self.lead = rank == 0
-        self.schedule = plan.settings.schedule
-        self.rate = schedule_for(self.schedule)
+        self.schedule = plan.recipe.schedule
+        self.rate = self.schedule.learning_rate()
         # Clips per forward pass outside training steps (validation, precise BN).
         self.eval_batch = self.schedule.micro_batch_size or self.schedule.batch_size // world
         self.train_set, self.centre_set, self.final_set = plan.datasets()
@@ -291,8 +288,9 @@ class _Run:
         )
         extra = {"epoch": epoch + 1, "optimizer": optimizer.state_dict()}
         out_dir = self.plan.out_dir
-        save_checkpoint(checkpoint_path(out_dir, epoch + 1), model, self.plan.config, extra)
-        kept = self.plan.settings.keep_checkpoints
+        path = checkpoint_path(out_dir, epoch + 1)
+        save_checkpoint(path, self.plan.space, model, self.plan.config, extra)
+        kept = self.plan.recipe.keep_checkpoints
         for old in sorted((out_dir / CHECKPOINTS).glob("epoch_*.pt"))[:-kept]:
             old.unlink()
 
@@ -310,7 +308,7 @@ class _Run:
             pin_memory=self.device.type == "cuda",
         )
         batches = self.bar(loader, "precise BN")
-        wanted = self.plan.settings.precise_bn_batches
+        wanted = self.plan.recipe.precise_bn_batches
         used = recompute_bn_stats(model, batches, wanted, self.device)
         evaluation = self.evaluate(model, self.final_set, "testing")
         metrics = {
@@ -324,7 +322,7 @@ class _Run:
         }
         out_dir = self.plan.out_dir
         extra = {"epoch": epochs, "metrics": metrics}
-        save_checkpoint(out_dir / FINAL_CHECKPOINT, model, self.plan.config, extra)
+        save_checkpoint(out_dir / FINAL_CHECKPOINT, self.plan.space, model, self.plan.config, extra)
         (out_dir / FINAL_METRICS).write_text(json.dumps(metrics, indent=1) + "\n")
         log.final(metrics, epochs)
         print(

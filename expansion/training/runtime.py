@@ -15,23 +15,33 @@ from collections.abc import Iterator
 import torch
 from torch import nn
 
+from expansion.errors import ConfigError
+
 MEMORY_FORMAT = torch.channels_last_3d
 
 
-def pick_device(gpus: float) -> torch.device:
-    """CUDA when a share of a GPU was asked for, else the CPU."""
+def resolve_gpus(gpus: float | None) -> float:
+    """The one rule for an unset GPU share: one GPU when CUDA is visible, else none."""
+    if gpus is None:
+        return 1.0 if torch.cuda.is_available() else 0.0
+    return gpus
+
+
+def pick_device(gpus: float | None) -> torch.device:
+    """CUDA when a share of a GPU is asked for (None: when CUDA is visible), else the CPU."""
+    gpus = resolve_gpus(gpus)
     if gpus <= 0:
         return torch.device("cpu")
     if not torch.cuda.is_available():
-        raise RuntimeError(f"gpus={gpus} was asked for, but CUDA is not available")
+        raise ConfigError(f"gpus={gpus:g} was asked for, but CUDA is not available here")
     return torch.device("cuda", torch.cuda.current_device())
 
 
-def describe(device: torch.device) -> str:
-    """A readable device name for results tables (`cuda:0 NVIDIA H100 ...`, `cpu 2 threads`)."""
+def device_name(device: torch.device) -> str:
+    """A readable device name for results tables: `cpu`, or `cuda:0 NVIDIA H100 ...`."""
     if device.type == "cuda":
         return f"{device} {torch.cuda.get_device_name(device)}"
-    return f"cpu {torch.get_num_threads()} threads"
+    return "cpu"
 
 
 def prepare_model(model: nn.Module, device: torch.device) -> nn.Module:

@@ -9,73 +9,70 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from torch import nn
-
-from expansion.data import TestViews, build_dataset
-from expansion.records import TrialOutcome, TrialSpec
+from expansion.data import DataConfig
+from expansion.data.sampling import SINGLE_VIEW
+from expansion.errors import ConfigError
+from expansion.search.records import TrialOutcome, TrialSpec
 from expansion.training import runtime
 from expansion.training.loaders import train_loader
 from expansion.training.loop import Evaluation, NonFiniteLoss, evaluate, train_one_epoch
-from expansion.training.optim import build_sgd, scaled_lr
-from expansion.training.schedule import CosineSchedule
-from expansion.training.settings import TrialJob, TrialSettings
-from search_spaces import get_space
+from expansion.training.optim import build_sgd
+from expansion.training.resources import Resources
+from expansion.training.schedule import Schedule
+from search_spaces.base import SearchSpace
 
 Report = Callable[[dict[str, Any]], None]
-CENTRE_VIEW = TestViews(1, 1)
 
 
-def schedule_for(settings: TrialSettings) -> CosineSchedule:
-    """The settings' warm-up + cosine schedule at their batch size."""
-    return CosineSchedule(
-        peak_lr=scaled_lr(settings.base_lr, settings.batch_size),
-        total_epochs=settings.epochs,
-        warmup_epochs=settings.warmup_epochs,
-        start_lr=scaled_lr(settings.warmup_start_lr, settings.batch_size),
-    )
+@dataclass(frozen=True)
+class TrialJob:
+    """Everything besides the candidate that a worker needs to train it; frozen and picklable.
 
+    The space travels as an object, so a family registered only in the driver still trains on
+    workers. Data paths are absolute (workers run in other folders); `resources.cpus` are the
+    trial's torch threads.
+    """
 
-def set_dropout(model: nn.Module, rate: float) -> None:
-    for module in model.modules():
-        if isinstance(module, nn.Dropout):
-            module.p = rate
+    space: SearchSpace
+    data: DataConfig
+    seed: int
+    schedule: Schedule
+    resources: Resources
 
 
 def run_trial(spec: TrialSpec, job: TrialJob, report: Report | None = None) -> TrialOutcome:
-    """Train `spec.config` with `job.settings` and return its outcome.
+    """Train `spec.config` with `job.schedule` and return its outcome.
 
     After every epoch `report` receives `epoch` (from 1), validation `top1`, `top5` and `loss`
     (centre view; after the last epoch, the final `test_views`), `train_loss`, `lr`, and the
     outcome fields so far (`epochs`, `epoch_top1`, `wall_s`, `clips_per_s`, `peak_memory_mb`,
-    `device`), enough to rebuild an outcome if a scheduler stops the trial early.
+    `device`, `threads`, `gpus`), enough to rebuild an outcome if a scheduler stops the trial early.
     """
-    settings = job.settings
-    device = runtime.pick_device(settings.gpus)
+    settings, threads = job.schedule, job.resources.cpus
+    device = runtime.pick_device(job.resources.gpus)
     start = time.perf_counter()
-    with runtime.seeded_run(job.seed, settings.cpus, device):
+    with runtime.seeded_run(job.seed, threads, device):
         runtime.reset_peak_memory(device)
-        space = get_space(job.space)
-        view = space.input_view(spec.config)
-        model = space.build(spec.config, job.num_classes)
-        set_dropout(model, settings.dropout)
+        view = job.space.input_view(spec.config)
+        model = job.space.build(spec.config, job.data.num_classes, settings.dropout)
         model = runtime.prepare_model(model, device)
         optimizer = build_sgd(model, settings.momentum, settings.nesterov, settings.weight_decay)
-        schedule = schedule_for(settings)
-        data = {"seed": job.seed, "fps": job.fps, "max_bad_share": job.max_bad_share}
-        train_set = build_dataset(job.train, view, "train", **data)
+        schedule = settings.learning_rate()
+        train_set = job.data.dataset("train", view, "train", seed=job.seed)
         if len(train_set) < settings.batch_size:
-            raise ValueError(
+            raise ConfigError(
                 f"{len(train_set)} training videos are fewer than one batch of "
                 f"{settings.batch_size}"
             )
         final_views = settings.views
         val_sets = {
-            views: build_dataset(job.val, view, "val", test_views=views, **data)
-            for views in {CENTRE_VIEW, final_views}
+            views: job.data.dataset("val", view, "val", test_views=views, seed=job.seed)
+            for views in {SINGLE_VIEW, final_views}
         }
-        device_name = runtime.describe(device)
+        device_name = runtime.device_name(device)
         history: list[float] = []
         train_seconds, train_clips = 0.0, 0
         evaluation: Evaluation | None = None
@@ -88,6 +85,8 @@ def run_trial(spec: TrialSpec, job: TrialJob, report: Report | None = None) -> T
                 "clips_per_s": train_clips / train_seconds if train_seconds else float("nan"),
                 "peak_memory_mb": runtime.peak_memory_mb(device),
                 "device": device_name,
+                "threads": threads,
+                "gpus": job.resources.gpus,
             }
 
         for epoch in range(settings.epochs):
@@ -111,9 +110,9 @@ def run_trial(spec: TrialSpec, job: TrialJob, report: Report | None = None) -> T
             last = epoch == settings.epochs - 1
             evaluation = evaluate(
                 model,
-                val_sets[final_views if last else CENTRE_VIEW],
+                val_sets[final_views if last else SINGLE_VIEW],
                 device,
-                settings.micro_batch_size or settings.batch_size,
+                settings.forward_batch,
                 settings.num_workers,
             )
             history.append(evaluation.top1)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from expansion.data import TestViews, sampling, transforms
+from expansion.errors import ConfigError
 from search_spaces.x3d import PRESETS, TEST_CROPS
 
 
@@ -41,9 +42,9 @@ def test_resampling_maps_indices_by_time() -> None:
 def test_test_views_parse() -> None:
     assert TestViews.parse("10x3") == TestViews(10, 3)
     assert TestViews.parse(" 1X1 ").count == 1
-    with pytest.raises(ValueError, match="10x3"):
+    with pytest.raises(ConfigError, match="10x3"):
         TestViews.parse("10-Center")
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError):
         TestViews(0, 3)
 
 

@@ -39,6 +39,8 @@ from typing import Literal
 import av
 import numpy as np
 
+from expansion.errors import ConfigError
+
 Split = Literal["train", "val"]
 Shape = Literal["disc", "square", "diamond", "ring"]
 Colour = tuple[float, float, float]
@@ -81,9 +83,9 @@ class SyntheticSpec:
 
     def __post_init__(self) -> None:
         if self.split not in _SPLITS:
-            raise ValueError(f"split must be one of {sorted(_SPLITS)}, got {self.split!r}")
+            raise ConfigError(f"split must be one of {sorted(_SPLITS)}, got {self.split!r}")
         if min(self.num_videos, self.height, self.width, self.num_frames) < 1 or self.fps <= 0:
-            raise ValueError(f"invalid synthetic dataset {self}")
+            raise ConfigError(f"invalid synthetic dataset {self}")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,73 @@
+"""Reading values out of a composed configuration (a plain mapping), naming the setting on error.
+
+Every layer builds its frozen settings from the composed configuration with these, so a bad value
+ends in one line that names the setting (`trial.epochs: expected a whole number, got 'abc'`), and
+paths become absolute before they can reach Ray workers that run in other folders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from expansion.errors import ConfigError
+
+MISSING = "???"  # Hydra's mark of a value the user must give
+
+
+def required(section: Mapping[str, Any], key: str, where: str) -> Any:
+    """`section[key]`, or a `ConfigError` naming `where.key` when it is not given."""
+    value = section.get(key)
+    if value is None or value == MISSING:
+        raise ConfigError(f"{where}.{key} is required")
+    return value
+
+
+def absolute_path(path: Any) -> Path:
+    """`path` with `~` expanded, made absolute against the current folder."""
+    return Path(str(path)).expanduser().resolve()
+
+
+def as_float(value: Any, name: str) -> float:
+    """`value` as a float; a `ConfigError` naming the setting `name` otherwise."""
+    if isinstance(value, bool):
+        raise ConfigError(f"{name}: expected a number, got {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name}: expected a number, got {value!r}") from None
+
+
+def as_int(value: Any, name: str) -> int:
+    """`value` as an int (a whole float is accepted); a `ConfigError` naming `name` otherwise."""
+    number = as_float(value, name)
+    if not number.is_integer():
+        raise ConfigError(f"{name}: expected a whole number, got {value!r}")
+    return int(number)
+
+
+def optional_float(value: Any, name: str) -> float | None:
+    """`as_float`, with None kept as None."""
+    return None if value is None else as_float(value, name)
+
+
+def dataclass_values(cls: type, values: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """`values` checked against the fields of the dataclass `cls`, numbers read as numbers.
+
+    An unknown key, or a value not of its field's kind, is a `ConfigError` naming `where.key`.
+    """
+    known = {field.name: str(field.type) for field in fields(cls)}
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise ConfigError(f"unknown {where} settings: {', '.join(unknown)}")
+    typed: dict[str, Any] = {}
+    for key, value in values.items():
+        kind, name = known[key], f"{where}.{key}"
+        if value is not None and kind.startswith("int"):
+            value = as_int(value, name)
+        elif value is not None and kind.startswith("float"):
+            value = as_float(value, name)
+        typed[key] = value
+    return typed

@@ -1,0 +1,274 @@
+"""Figures of a search: accuracy against complexity (`frontier.png`) and the kept path per step
+(`path.png`, like the paper's Fig. 2). Several runs overlay, one colour each.
+
+Figures are `matplotlib.figure.Figure` objects drawn by the Agg canvas, never pyplot, so no state
+is shared between figures or with a caller's own plots.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
+
+from expansion.results.atomic import write_atomically
+from expansion.results.runs import RunTable
+from expansion.search.records import SEED_AXIS
+
+COLOURS = matplotlib.colormaps["tab10"].colors
+NEUTRAL = "0.25"
+DPI = 200
+
+
+def pareto_front(points: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The points no other point beats: `(cost, value)` with the highest value for its cost or less.
+
+    Returned by increasing cost (and so increasing value); NaN points are ignored.
+    """
+    measured = [point for point in points if not (math.isnan(point[0]) or math.isnan(point[1]))]
+    front: list[tuple[float, float]] = []
+    for cost, value in sorted(measured, key=lambda point: (point[0], -point[1])):
+        if not front or value > front[-1][1]:
+            front.append((cost, value))
+    return front
+
+
+def plot_frontier(runs: Sequence[RunTable], out: Path) -> None:
+    """Top-1 against GFLOPs (log scale) of every trial, with each run's Pareto front and path.
+
+    Failed trials have no accuracy: they are drawn as crosses along the bottom edge, at their
+    GFLOPs, so a reader sees what was tried and lost.
+    """
+    figure = Figure(figsize=(8.5, 5.2), layout="constrained")
+    axes = figure.add_subplot()
+    axes.set_xscale("log")
+    for rank, run in enumerate(runs):
+        _draw_trials(axes, run, _colour(rank))
+        _draw_kept_path(axes, run, rank)
+    _draw_targets(axes, runs, vertical=True)
+    _log_axis(axes.xaxis)
+    axes.set_xlabel("GFLOPs (multiply-adds of one clip, log scale)")
+    axes.set_ylabel("top-1 accuracy (%)")
+    axes.grid(True, which="major", alpha=0.3)
+    axes.margins(x=0.06, y=0.08)
+    style = [
+        Line2D([], [], ls="", marker="o", color=NEUTRAL, alpha=0.45, label="trial"),
+        Line2D([], [], ls="", marker="x", color=NEUTRAL, label="failed trial"),
+        Line2D([], [], ls=":", color=NEUTRAL, label="Pareto front"),
+        Line2D([], [], marker="o", mfc="white", color=NEUTRAL, label="kept (forward)"),
+        Line2D([], [], marker="v", mfc="white", color=NEUTRAL, label="kept (contraction)"),
+        Line2D([], [], ls="", marker="*", ms=12, mec="black", color=NEUTRAL, label="final"),
+    ]
+    _legend(figure, runs, style)
+    _save(figure, out)
+
+
+def plot_path(runs: Sequence[RunTable], out: Path) -> None:
+    """The kept model's GFLOPs (log scale) and top-1 at each step, labelled by the axis taken."""
+    figure = Figure(figsize=(8.5, 6.4), layout="constrained")
+    cost_axes, accuracy_axes = figure.subplots(2, 1, sharex=True)
+    cost_axes.set_yscale("log")
+    for rank, run in enumerate(runs):
+        rows = _path_rows(run)
+        steps = [row["step"] for row in rows]
+        for axes, values in (
+            (cost_axes, [row["gflops"] for row in rows]),
+            (accuracy_axes, [100 * row["top1"] for row in rows]),
+        ):
+            axes.plot(steps, values, color=_colour(rank), lw=1.5, zorder=2)
+            for row, step, value in zip(rows, steps, values, strict=True):
+                _kept_point(axes, run, row, (step, value), rank)
+    if all(run.path.empty for run in runs):
+        cost_axes.text(
+            0.5,
+            0.5,
+            "no kept path recorded yet",
+            transform=cost_axes.transAxes,
+            ha="center",
+            va="center",
+            color=NEUTRAL,
+        )
+    _draw_targets(cost_axes, runs, vertical=False)
+    _log_axis(cost_axes.yaxis)
+    cost_axes.set_ylabel("GFLOPs (log scale)")
+    accuracy_axes.set_ylabel("top-1 accuracy (%)")
+    accuracy_axes.set_xlabel("step")
+    accuracy_axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    for axes in (cost_axes, accuracy_axes):
+        axes.grid(True, which="major", alpha=0.3)
+        axes.margins(x=0.1, y=0.14)
+    style = [
+        Line2D([], [], marker="o", mfc="white", color=NEUTRAL, label="forward expansion"),
+        Line2D([], [], marker="v", mfc="white", color=NEUTRAL, label="contraction"),
+    ]
+    _legend(figure, runs, style)
+    _save(figure, out)
+
+
+def _draw_trials(axes: Axes, run: RunTable, colour: Any) -> None:
+    gflops = run.trials["gflops"].to_numpy(float)
+    top1 = 100 * run.trials["top1"].to_numpy(float)
+    measured = ~pd.isna(top1)
+    axes.scatter(gflops[measured], top1[measured], s=22, color=colour, alpha=0.45, lw=0)
+    # Failed trials sit on the bottom edge: x in data units, y in axes units.
+    axes.plot(
+        gflops[~measured],
+        [0.03] * int((~measured).sum()),
+        ls="",
+        marker="x",
+        ms=6,
+        mew=1.5,
+        color=colour,
+        transform=axes.get_xaxis_transform(),
+        clip_on=False,
+    )
+    front = pareto_front(zip(gflops[measured], top1[measured], strict=True))
+    if front:
+        costs, values = zip(*front, strict=True)
+        right = max(gflops[measured])
+        axes.step([*costs, right], [*values, values[-1]], where="post", ls=":", color=colour)
+
+
+def _draw_kept_path(axes: Axes, run: RunTable, rank: int) -> None:
+    """The kept models joined by arrows in the order taken, each labelled; the final one a star."""
+    rows = _path_rows(run)
+    points = [(row["gflops"], 100 * row["top1"]) for row in rows]
+    for start, end in pairwise(points):
+        axes.annotate(
+            "",
+            xy=end,
+            xytext=start,
+            arrowprops={
+                "arrowstyle": "-|>",
+                "color": _colour(rank),
+                "lw": 1.4,
+                "shrinkA": 4,
+                "shrinkB": 4,
+                "mutation_scale": 11,
+            },
+        )
+    for row, point in zip(rows, points, strict=True):
+        _kept_point(axes, run, row, point, rank)
+    if run.final is not None:
+        axes.scatter(
+            [run.final["gflops"]],
+            [100 * run.final["top1"]],
+            marker="*",
+            s=260,
+            color=_colour(rank),
+            edgecolors="black",
+            lw=0.8,
+            zorder=5,
+        )
+
+
+def _kept_point(
+    axes: Axes, run: RunTable, row: Mapping[str, Any], point: tuple[float, float], rank: int
+) -> None:
+    """A kept model: a hollow marker (a triangle for contraction) and its axis.
+
+    Paths run to the upper right, so labels go above-left of their point; when runs overlay,
+    every other run labels below-right instead, and later pairs of runs a line further out.
+    """
+    colour = _colour(rank)
+    below, distance = rank % 2, 6 + 11 * (rank // 2)
+    marker = "v" if row["phase"] == "contract" else "o"
+    axes.plot(*point, ls="", marker=marker, ms=7, mfc="white", mec=colour, mew=1.6, zorder=4)
+    axes.annotate(
+        _point_label(run, row),
+        point,
+        xytext=(5, -distance) if below else (-5, distance),
+        textcoords="offset points",
+        ha="left" if below else "right",
+        va="top" if below else "bottom",
+        fontsize=8,
+        color=colour if rank else NEUTRAL,
+        bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7},
+    )
+
+
+def _point_label(run: RunTable, row: Mapping[str, Any]) -> str:
+    """The axis taken at a step; a model that is one of the space's presets is named too."""
+    config = run.space.from_dict({name: row[name] for name in run.space.to_dict(run.space.seed)})
+    preset = next((name for name, known in run.space.presets.items() if known == config), None)
+    if row["axis"] == SEED_AXIS:
+        return preset or "seed"
+    return f"{row['axis']} ({preset})" if preset else str(row["axis"])
+
+
+def _path_rows(run: RunTable) -> list[dict[str, Any]]:
+    if run.path.empty:
+        return []
+    return run.path.sort_values("step", kind="stable").to_dict("records")
+
+
+def _draw_targets(axes: Axes, runs: Sequence[RunTable], vertical: bool) -> None:
+    """One dashed line per distinct target, named where the paths rarely are."""
+    for target in sorted({run.target_gflops for run in runs} - {None}):
+        text = f"target {target:g} GFLOPs"
+        if vertical:
+            axes.axvline(target, ls="--", lw=1, color=NEUTRAL, zorder=1)
+            axes.annotate(
+                text,
+                (target, 0.08),
+                xycoords=axes.get_xaxis_transform(),
+                xytext=(-3, 0),
+                textcoords="offset points",
+                rotation=90,
+                ha="right",
+                va="bottom",
+                fontsize=8,
+                color=NEUTRAL,
+            )
+        else:
+            axes.axhline(target, ls="--", lw=1, color=NEUTRAL, zorder=1)
+            axes.annotate(
+                text,
+                (0, target),
+                xycoords=axes.get_yaxis_transform(),
+                xytext=(3, 3),
+                textcoords="offset points",
+                ha="left",
+                va="bottom",
+                fontsize=8,
+                color=NEUTRAL,
+            )
+
+
+def _log_axis(axis: Any) -> None:
+    """Ticks at 1-2-5 multiples written as plain numbers (0.05, 0.1, 0.2), not powers of ten."""
+    axis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def _legend(figure: Figure, runs: Sequence[RunTable], style: list[Line2D]) -> None:
+    """Each run by name (with its final model, when there is one), then the marker styles."""
+    names = []
+    for rank, run in enumerate(runs):
+        label = run.name
+        if run.final is not None:
+            label += f"\nfinal {run.final['gflops']:.3g} GFLOPs, {100 * run.final['top1']:.1f} %"
+        names.append(Line2D([], [], ls="", marker="s", ms=9, color=_colour(rank), label=label))
+    figure.legend(handles=[*names, *style], loc="outside right upper", fontsize=8.5, frameon=False)
+
+
+def _colour(rank: int) -> Any:
+    return COLOURS[rank % len(COLOURS)]
+
+
+def _save(figure: Figure, out: Path) -> None:
+    FigureCanvasAgg(figure)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(out, lambda path: figure.savefig(path, dpi=DPI, format="png"))

@@ -1,0 +1,82 @@
+"""A run folder's layout, and reading back what a search recorded in it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from expansion.errors import UserError
+from expansion.results.store import (
+    FINAL_YAML,
+    PATH_CSV,
+    TRIALS_CSV,
+    TRIALS_PARQUET,
+    ResultsStore,
+    read_csv,
+)
+from search_spaces import DEFAULT_SPACE, SearchSpace, get_space
+
+SETTINGS_YAML = "search.yaml"
+
+
+def space_name(value: Any) -> str:
+    """The search space a setting names: `x3d`, or `{name: x3d}` as runs before 0.2 wrote it."""
+    if isinstance(value, Mapping):
+        value = value.get("name")
+    return str(value) if value else DEFAULT_SPACE
+
+
+@dataclass(frozen=True)
+class RunTable:
+    """What the figures show of one run directory.
+
+    `path` is empty and `final` None for a run that has not finished (or was killed).
+    """
+
+    name: str
+    space: SearchSpace
+    trials: pd.DataFrame
+    path: pd.DataFrame
+    final: Mapping[str, Any] | None
+
+    @property
+    def target_gflops(self) -> float | None:
+        target = (self.final or {}).get("target_gflops")
+        return None if target is None else float(target)
+
+
+def load_run(run_dir: Path) -> RunTable:
+    """The trials, kept path and final model recorded in `run_dir`.
+
+    The search space is the one the run's settings (`search.yaml`) or `final.yaml` name, else
+    the default space.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise UserError(f"{run_dir}: no such run directory")
+    if not any((run_dir / name).exists() for name in (TRIALS_PARQUET, TRIALS_CSV)):
+        raise UserError(f"{run_dir}: no trials table ({TRIALS_PARQUET} or {TRIALS_CSV})")
+    final = _read_yaml(run_dir / FINAL_YAML)
+    settings = _read_yaml(run_dir / SETTINGS_YAML) or {}
+    space = get_space(space_name(settings.get("space") or (final or {}).get("space")))
+    path_file = run_dir / PATH_CSV
+    path = read_csv(path_file, space) if path_file.exists() else pd.DataFrame()
+    trials = ResultsStore(run_dir, space).table()
+    return RunTable(run_dir.resolve().name, space, trials, path, final)
+
+
+def _read_yaml(path: Path) -> dict[str, Any] | None:
+    if not path.exists():
+        return None
+    try:
+        document = yaml.safe_load(path.read_text())
+    except yaml.YAMLError:
+        raise UserError(f"{path} is not valid YAML") from None
+    if not isinstance(document, dict):
+        raise UserError(f"{path} does not hold a mapping")
+    return document

@@ -1,0 +1,151 @@
+"""A run directory's results: the trials table, the kept path and the final architecture.
+
+Every finished trial is appended to `trials.parquet` and `trials.csv` (the same rows; CSV for
+eyes and spreadsheets). Each file is replaced atomically: the new table is written to a hidden
+temporary file beside it, flushed to disk with fsync, and renamed over the old one with
+`os.replace`, so a reader (or a resumed run) sees either the old table or the new one, never a
+torn file, whatever instant the writer is killed at. Parquet is written first and is the
+authoritative copy: if a kill lands between the two renames, the Parquet table holds one more row
+than the CSV and wins. The CSV is read only when the Parquet file is missing or unreadable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow
+
+from expansion.errors import UserError
+from expansion.results.architecture import save_architecture
+from expansion.results.atomic import write_atomically
+from expansion.search.records import SEED_AXIS, TrialOutcome, TrialRecord, TrialSpec
+from search_spaces import SearchSpace
+
+TRIALS_PARQUET = "trials.parquet"
+TRIALS_CSV = "trials.csv"
+PATH_CSV = "path.csv"
+FINAL_YAML = "final.yaml"
+
+# path.csv: the kept model of each step, then its configuration's fields.
+PATH_COLUMNS = ("step", "trial_id", "phase", "axis", "gflops", "params_m", "top1", "top5")
+
+_PARQUET_ERRORS = (OSError, ValueError, pyarrow.ArrowException)
+
+
+class ResultsStore:
+    """The trials table of one run directory, appended to one finished trial at a time.
+
+    A single writer is assumed (the coordinator); any number of readers may look at the files
+    while it writes.
+    """
+
+    def __init__(self, run_dir: Path, space: SearchSpace) -> None:
+        self.run_dir = Path(run_dir)
+        self.space = space
+        self.columns = table_columns(space)
+
+    @property
+    def parquet_path(self) -> Path:
+        return self.run_dir / TRIALS_PARQUET
+
+    @property
+    def csv_path(self) -> Path:
+        return self.run_dir / TRIALS_CSV
+
+    def append(self, record: TrialRecord) -> None:
+        """Add `record` as the last row and rewrite both tables atomically, Parquet first."""
+        row = record.to_row(self.space)
+        if list(row) != self.columns:
+            raise ValueError(f"record {record.trial_id} does not match the {self.space.name} table")
+        stored = self.table()
+        if stored.empty:
+            table = pd.DataFrame([row])
+        elif set(stored.columns) <= set(self.columns):
+            # A table of an earlier version lacks the newer columns: they take their defaults.
+            defaults = _template_row(self.space)
+            stored = stored.assign(
+                **{name: defaults[name] for name in self.columns if name not in stored}
+            )[self.columns]
+            table = pd.concat([stored, pd.DataFrame([row])], ignore_index=True)
+        else:
+            raise UserError(f"{self.parquet_path} has other columns than a {self.space.name} table")
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        write_atomically(self.parquet_path, lambda path: table.to_parquet(path, index=False))
+        write_atomically(self.csv_path, lambda path: table.to_csv(path, index=False))
+
+    def table(self) -> pd.DataFrame:
+        """All rows in append order: the Parquet table, else the CSV, else an empty table."""
+        if self.parquet_path.exists():
+            try:
+                return pd.read_parquet(self.parquet_path)
+            except _PARQUET_ERRORS:
+                pass  # a damaged Parquet file: the CSV holds the same rows, or one fewer
+        if self.csv_path.exists():
+            return read_csv(self.csv_path, self.space)
+        return pd.DataFrame(columns=self.columns)
+
+    def records(self) -> list[TrialRecord]:
+        """The recorded trials, in append order; [] for a run that has recorded none yet."""
+        return [TrialRecord.from_row(row, self.space) for row in self.table().to_dict("records")]
+
+    def write_path(self, path_records: list[TrialRecord]) -> None:
+        """`path.csv`: the model kept at each step, in the order given."""
+        config_fields = list(self.space.to_dict(self.space.seed))
+        rows = [record.to_row(self.space) for record in path_records]
+        table = pd.DataFrame(rows, columns=self.columns)[[*PATH_COLUMNS, *config_fields]]
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        write_atomically(self.run_dir / PATH_CSV, lambda path: table.to_csv(path, index=False))
+
+    def write_final(self, record: TrialRecord, note: str, settings: Mapping[str, Any]) -> None:
+        """`final.yaml`: the chosen architecture, its complexity and accuracy, and `note`.
+
+        `note` says what the reader should know about the choice, e.g. that the axes' rounding
+        allows no model within 85 % of the target.
+        """
+        spec, outcome = record.spec, record.outcome
+        target = settings.get("target_gflops")
+        details = {
+            "trial_id": spec.trial_id,
+            "gflops": float(spec.gflops),
+            "params_m": float(spec.params_m),
+            "top1": float(outcome.top1),
+            "top5": float(outcome.top5),
+            "target_gflops": None if target is None else float(target),
+            "note": note,
+        }
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        write_atomically(
+            self.run_dir / FINAL_YAML,
+            lambda path: save_architecture(path, self.space, spec.config, details),
+        )
+
+
+def table_columns(space: SearchSpace) -> list[str]:
+    """The trials table's columns for `space`, in `TrialRecord.to_row`'s order."""
+    return list(_template_row(space))
+
+
+def read_csv(path: Path, space: SearchSpace) -> pd.DataFrame:
+    """A CSV written by this module, with the types the rows had when written.
+
+    Text columns stay text (an error message "NA" or a trial id "007" is not a number) and
+    empty text stays ""; empty numeric cells are NaN; floats round-trip exactly.
+    """
+    text_columns = [name for name, value in _template_row(space).items() if isinstance(value, str)]
+    header = pd.read_csv(path, nrows=0).columns
+    numeric_columns = [name for name in header if name not in text_columns]
+    return pd.read_csv(
+        path,
+        dtype={name: str for name in text_columns if name in header},
+        keep_default_na=False,
+        na_values={name: ["", "nan", "NaN"] for name in numeric_columns},
+    )
+
+
+def _template_row(space: SearchSpace) -> dict[str, Any]:
+    """A row of the trials table with every column present and of its stored type."""
+    spec = TrialSpec("", 0, "forward", SEED_AXIS, "", space.seed, 0.0, 0.0)
+    return TrialRecord("", 0, spec, TrialOutcome("ok")).to_row(space)

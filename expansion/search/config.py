@@ -1,0 +1,69 @@
+"""A search run's settings: the composed configuration (a plain mapping) as typed dataclasses.
+
+Only the entry point knows Hydra; it hands `run_settings` the resolved mapping. Paths become
+absolute here, before they can reach Ray workers that run in other directories.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from expansion.config_values import absolute_path, as_float, as_int, optional_float
+from expansion.data import DataConfig
+from expansion.errors import ConfigError
+from expansion.results.runs import space_name
+from expansion.search.coordinator import SearchSettings
+from expansion.search.dispatch import DISPATCHERS, DispatcherName
+from expansion.training.resources import trial_settings
+from expansion.training.trial import TrialJob
+from search_spaces import get_space
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Everything one search needs: what to search, how to train, where to run and write."""
+
+    search: SearchSettings
+    job: TrialJob
+    dispatcher: DispatcherName
+    ray_address: str | None
+    run_dir: Path
+
+
+def run_settings(config: Mapping[str, Any], run_dir: Path) -> RunSettings:
+    """Typed settings from the composed configuration; bad values raise a one-line ConfigError."""
+    data = DataConfig.from_mapping(config["data"])
+    target = config.get("target_gflops")
+    if target is None:
+        raise ConfigError("target_gflops is required, e.g. target_gflops=6")
+    axes = config["axes"]
+    if isinstance(axes, str):  # axes=spatial: one axis, not its letters
+        axes = [axes]
+    search = SearchSettings(
+        target_gflops=as_float(target, "target_gflops"),
+        axes=tuple(str(axis) for axis in axes),
+        selection=config["selection"],
+        contract=config["contract"],
+        max_steps=as_int(config["max_steps"], "max_steps"),
+        step_factor=optional_float(config.get("step_factor"), "step_factor"),
+        num_classes=data.num_classes,
+        min_target_fraction=as_float(config["min_target_fraction"], "min_target_fraction"),
+        # runs recorded before the margin existed kept the strict best
+        selection_margin=as_float(config.get("selection_margin", 0.0), "selection_margin"),
+    )
+    schedule, resources = trial_settings(config["trial"])
+    job = TrialJob(
+        space=get_space(space_name(config.get("space"))),
+        data=data,
+        seed=as_int(config["seed"], "seed"),
+        schedule=schedule,
+        resources=resources,
+    )
+    dispatcher = config["dispatcher"]["name"]
+    if dispatcher not in DISPATCHERS:
+        raise ConfigError(f"unknown dispatcher {dispatcher!r}: {' or '.join(DISPATCHERS)}")
+    address = (config.get("ray") or {}).get("address")
+    return RunSettings(search, job, dispatcher, address, absolute_path(run_dir))

@@ -1,0 +1,274 @@
+"""Progressive expansion and backward contraction, as a pure function of finished trials.
+
+`next_action(space, settings, records)` replays the search over the trials recorded so far and
+says what to train next (the pending candidates of the current step) or that the search is
+done. Nothing else is kept between calls, so a killed search resumes from its results table
+and the outcome equals that of an uninterrupted run.
+
+Forward (paper §3.3): from the seed, each step proposes one candidate per axis, each about
+`step_factor` × its parent's GFLOPs (`sizing.expand`), and keeps one by the selection rule, until
+the kept model reaches the target. `step_factor=None` takes each axis's own paper step instead
+(the paper's path from X2D then lands on X3D-XS).
+
+Backward: the overshooting model is contracted along its last expanded axis (`contract="last"`,
+the paper) or along every axis (`"all"`, the best contracted model is kept), each to the largest
+model within the target (`sizing.contract`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from expansion.errors import SearchError
+from expansion.search.complexity import config_complexity, gflops_of
+from expansion.search.records import SEED_AXIS, TrialRecord, TrialSpec
+from expansion.search.sizing import contract, expand
+from search_spaces import SearchSpace
+
+Selection = Literal["best_accuracy", "best_tradeoff"]
+Contraction = Literal["last", "all"]
+SEED_TRIAL_ID = "s00-seed"
+
+
+class TrialCrash(RuntimeError):
+    """The search cannot go on because trials crashed on a bug; carries the first traceback."""
+
+
+def _cannot_go_on(failures: Sequence[TrialRecord], reason: str) -> Exception:
+    """A `SearchError` (one line, exit 2) when the failures were the user's to fix (bad data,
+    a diverging schedule); a `TrialCrash` with the trial's traceback when one was a bug."""
+    crash = next((record for record in failures if record.outcome.traceback), None)
+    if crash is None:
+        return SearchError(reason)
+    return TrialCrash(f"{reason}\ntraceback of {crash.trial_id}:\n{crash.outcome.traceback}")
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """What the coordinator needs to know; everything else belongs to trials and dispatch."""
+
+    target_gflops: float
+    axes: tuple[str, ...]
+    selection: Selection = "best_accuracy"
+    contract: Contraction = "last"
+    max_steps: int = 12
+    step_factor: float | None = 2.0  # None: each axis's own paper step
+    num_classes: int = 400
+    min_target_fraction: float = 0.85
+    selection_margin: float = 0.0  # top-1 (0-1) within which candidates count as tied
+
+
+@dataclass(frozen=True)
+class Train:
+    """Train these candidates next: the unfinished part of a step of `step_size` candidates."""
+
+    trials: tuple[TrialSpec, ...]
+    step_size: int
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The search is over: the chosen trial, the kept model per step, and why it stopped."""
+
+    final: TrialRecord
+    path: tuple[TrialRecord, ...]
+    note: str
+
+
+def validate(space: SearchSpace, settings: SearchSettings) -> None:
+    """Raise a one-line `SearchError` for settings no search can satisfy."""
+    unknown = [axis for axis in settings.axes if axis not in space.axes]
+    if unknown:
+        known = ", ".join(space.axes)
+        raise SearchError(f"unknown axis {', '.join(unknown)}; known axes: {known}")
+    if not settings.axes:
+        raise SearchError("no axes to expand: give at least one")
+    if len(set(settings.axes)) != len(settings.axes):
+        raise SearchError(f"axes listed twice: {', '.join(settings.axes)}")
+    if not settings.target_gflops > 0:
+        raise SearchError(f"target_gflops must be positive, got {settings.target_gflops}")
+    seed_gflops = gflops_of(space, space.seed, settings.num_classes)
+    if settings.target_gflops <= seed_gflops:
+        raise SearchError(
+            f"target_gflops={settings.target_gflops:g} is not above the seed's "
+            f"{seed_gflops:.4g} GFLOPs"
+        )
+    if settings.step_factor is not None and not settings.step_factor > 1:
+        raise SearchError(f"step_factor must be above 1 or null, got {settings.step_factor}")
+    if not 0 <= settings.selection_margin < 1:
+        raise SearchError(
+            f"selection_margin is a top-1 difference in [0, 1), got {settings.selection_margin}"
+        )
+    if settings.max_steps < 1:
+        raise SearchError(f"max_steps must be at least 1, got {settings.max_steps}")
+    if settings.selection not in ("best_accuracy", "best_tradeoff"):
+        raise SearchError(f"unknown selection {settings.selection!r}: best_accuracy|best_tradeoff")
+    if settings.contract not in ("last", "all"):
+        raise SearchError(f"unknown contract {settings.contract!r}: last|all")
+
+
+def next_action(
+    space: SearchSpace, settings: SearchSettings, records: Sequence[TrialRecord]
+) -> Train | Finished:
+    """What to do after `records`: train the current step's pending candidates, or stop."""
+    done = {record.trial_id: record for record in records}
+
+    def outcome_of(step_trials: Sequence[TrialSpec]) -> list[TrialRecord] | Train:
+        pending = tuple(spec for spec in step_trials if spec.trial_id not in done)
+        if pending:
+            return Train(pending, len(step_trials))
+        return [done[spec.trial_id] for spec in step_trials]
+
+    seed = outcome_of([_spec(space, settings, SEED_TRIAL_ID, 0, "forward", SEED_AXIS, None, None)])
+    if isinstance(seed, Train):
+        return seed
+    kept = seed[0]
+    if not kept.usable:
+        raise _cannot_go_on(
+            seed, f"the seed trial failed ({kept.outcome.error}); nothing to expand"
+        )
+    path = [kept]
+    step = 0
+    while kept.spec.gflops < settings.target_gflops:
+        step += 1
+        if step > settings.max_steps:
+            note = (
+                f"max_steps={settings.max_steps} reached at {kept.spec.gflops:.4g} GFLOPs, "
+                f"below the target {settings.target_gflops:g}"
+            )
+            return Finished(kept, tuple(path), note)
+        candidates = outcome_of(_forward_candidates(space, settings, kept, step))
+        if isinstance(candidates, Train):
+            return candidates
+        kept = _select(candidates, kept, settings, step)
+        path.append(kept)
+    if kept.spec.gflops == settings.target_gflops:
+        return Finished(kept, tuple(path), "the last expansion met the target exactly")
+    return _contract(space, settings, path, outcome_of)
+
+
+def _contract(
+    space: SearchSpace,
+    settings: SearchSettings,
+    path: list[TrialRecord],
+    outcome_of: Callable[[Sequence[TrialSpec]], list[TrialRecord] | Train],
+) -> Train | Finished:
+    overshoot, fallback = path[-1], path[-2]
+    axes = (overshoot.spec.axis,) if settings.contract == "last" else settings.axes
+    step = overshoot.spec.step + 1
+    candidates = [
+        spec
+        for axis in axes
+        if (spec := _contraction_candidate(space, settings, overshoot, axis, step)) is not None
+    ]
+    if not candidates:
+        note = f"no contraction of {', '.join(axes)} fits the target; kept the last model below it"
+        return Finished(fallback, tuple(path[:-1]), note)
+    results = outcome_of(candidates)
+    if isinstance(results, Train):
+        return results
+    usable = [record for record in results if record.usable]
+    if not usable:
+        note = "every contracted model failed to train; kept the last model below the target"
+        return Finished(fallback, tuple(path[:-1]), note)
+    floor = settings.min_target_fraction * settings.target_gflops
+    near_target = [record for record in usable if record.spec.gflops >= floor]
+    # All contracted models sit just under the target, so accuracy alone ranks them.
+    final = _best_accuracy(near_target or usable, settings.selection_margin)
+    note = f"contracted {final.spec.axis} to {final.spec.gflops:.4g} GFLOPs"
+    if final.spec.gflops < floor:
+        note += (
+            f"; rounding of {', '.join(axes)} allows no model between "
+            f"{settings.min_target_fraction:.0%} of the target and the target"
+        )
+    return Finished(final, (*path, final), note)
+
+
+def _forward_candidates(
+    space: SearchSpace, settings: SearchSettings, parent: TrialRecord, step: int
+) -> list[TrialSpec]:
+    """One candidate per axis, one step out; an axis that no factor grows is skipped."""
+    candidates = []
+    for axis in settings.axes:
+        config = expand(space, parent.spec.config, axis, settings.step_factor, settings.num_classes)
+        if config is not None:
+            trial_id = f"s{step:02d}-{axis}"
+            candidates.append(
+                _spec(space, settings, trial_id, step, "forward", axis, parent, config)
+            )
+    if not candidates:
+        raise SearchError(f"step {step}: no axis changes the configuration any more")
+    return candidates
+
+
+def _contraction_candidate(
+    space: SearchSpace, settings: SearchSettings, overshoot: TrialRecord, axis: str, step: int
+) -> TrialSpec | None:
+    """The largest contraction of `overshoot` along `axis` within the target, if any fits."""
+    config = contract(
+        space, overshoot.spec.config, axis, settings.target_gflops, settings.num_classes
+    )
+    if config is None:
+        return None
+    trial_id = f"s{step:02d}-contract-{axis}"
+    return _spec(space, settings, trial_id, step, "contract", axis, overshoot, config)
+
+
+def _select(
+    candidates: list[TrialRecord], parent: TrialRecord, settings: SearchSettings, step: int
+) -> TrialRecord:
+    usable = [record for record in candidates if record.usable]
+    if not usable:
+        errors = "; ".join(f"{r.spec.axis}: {r.outcome.error}" for r in candidates)
+        raise _cannot_go_on(candidates, f"every candidate of step {step} failed ({errors})")
+    if settings.selection == "best_accuracy":
+        return _best_accuracy(usable, settings.selection_margin, settings.target_gflops)
+
+    def tradeoff(record: TrialRecord) -> float:
+        added = max(record.spec.gflops - parent.spec.gflops, 1e-12)
+        return (record.outcome.top1 - parent.outcome.top1) / added
+
+    return max(usable, key=lambda record: (tradeoff(record), -record.spec.gflops))
+
+
+def _best_accuracy(
+    records: Sequence[TrialRecord], margin: float, target_gflops: float = 0.0
+) -> TrialRecord:
+    """The cheapest of the records within `margin` of the highest top-1 (then the earlier axis).
+
+    With `margin` 0 this is the paper's rule, the highest top-1. A margin of about the
+    validation noise stops noise from choosing among candidates that are equally good: the
+    cheapest of them is kept, which is also the better accuracy/complexity trade-off. Tied
+    candidates that reach `target_gflops` come first: keeping one just below it would cost a
+    whole further step of candidates at twice the target, only to be contracted back.
+    """
+    best = max(record.outcome.top1 for record in records)
+    tied = [record for record in records if record.outcome.top1 >= best - margin]
+    reaching = [record for record in tied if record.spec.gflops >= target_gflops]
+    return min(reaching or tied, key=lambda record: record.spec.gflops)
+
+
+def _spec(
+    space: SearchSpace,
+    settings: SearchSettings,
+    trial_id: str,
+    step: int,
+    phase: Literal["forward", "contract"],
+    axis: str,
+    parent: TrialRecord | None,
+    config: Any | None,
+) -> TrialSpec:
+    config = space.seed if config is None else config
+    complexity = config_complexity(space, config, settings.num_classes)
+    return TrialSpec(
+        trial_id=trial_id,
+        step=step,
+        phase=phase,
+        axis=axis,
+        parent="" if parent is None else parent.trial_id,
+        config=config,
+        gflops=complexity.gflops,
+        params_m=complexity.params_m,
+    )

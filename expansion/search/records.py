@@ -1,0 +1,124 @@
+"""What a search trains and what it learns: trial specifications, outcomes and recorded rows.
+
+`TrialSpec` is what the coordinator asks for, `TrialOutcome` what training reports back, and
+`TrialRecord` the two together: one row of `trials.parquet`, written the moment a trial ends.
+The coordinator's whole state can be rebuilt from a list of records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal
+
+from search_spaces.base import SearchSpace
+
+Phase = Literal["forward", "contract"]
+Status = Literal["ok", "failed", "stopped"]
+SEED_AXIS = "seed"
+
+
+@dataclass(frozen=True)
+class TrialSpec:
+    """One candidate to train: `config` of the run's space, reached from `parent` along `axis`."""
+
+    trial_id: str
+    step: int
+    phase: Phase
+    axis: str
+    parent: str
+    config: Any
+    gflops: float
+    params_m: float
+
+
+@dataclass(frozen=True)
+class TrialOutcome:
+    """What training a candidate produced. Accuracies are fractions in [0, 1]."""
+
+    status: Status
+    top1: float = float("nan")
+    top5: float = float("nan")
+    loss: float = float("nan")
+    epochs: int = 0
+    wall_s: float = 0.0
+    clips_per_s: float = float("nan")
+    peak_memory_mb: float = float("nan")
+    device: str = ""
+    error: str = ""
+    epoch_top1: tuple[float, ...] = field(default=())
+    threads: int = 0  # CPU threads the trial trained with
+    gpus: float = 0.0  # its share of a GPU (0: the CPU)
+    traceback: str = ""  # of an exception that was not a user's error (a bug, a crash)
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """A finished trial: its spec, its outcome, and the run and seed it belongs to."""
+
+    run_id: str
+    seed: int
+    spec: TrialSpec
+    outcome: TrialOutcome
+
+    @property
+    def trial_id(self) -> str:
+        return self.spec.trial_id
+
+    @property
+    def usable(self) -> bool:
+        """Whether the trial measured an accuracy the search may select on."""
+        return self.outcome.status in ("ok", "stopped") and self.outcome.top1 == self.outcome.top1
+
+    def to_row(self, space: SearchSpace) -> dict[str, Any]:
+        """A flat table row: ids, the configuration's fields, complexity, metrics."""
+        spec, outcome = self.spec, self.outcome
+        outcome_values = asdict(outcome)
+        outcome_values["epoch_top1"] = " ".join(f"{value:.6g}" for value in outcome.epoch_top1)
+        return {
+            "run_id": self.run_id,
+            "trial_id": spec.trial_id,
+            "step": spec.step,
+            "phase": spec.phase,
+            "axis": spec.axis,
+            "parent": spec.parent,
+            **space.to_dict(spec.config),
+            "gflops": spec.gflops,
+            "params_m": spec.params_m,
+            **outcome_values,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any], space: SearchSpace) -> TrialRecord:
+        """The record `to_row` flattened; config fields are read through the space."""
+        config_fields = space.to_dict(space.seed).keys()
+        config = space.from_dict({name: _plain(row[name]) for name in config_fields})
+        spec = TrialSpec(
+            trial_id=str(row["trial_id"]),
+            step=int(row["step"]),
+            phase=row["phase"],
+            axis=str(row["axis"]),
+            parent=_text(row["parent"]),
+            config=config,
+            gflops=float(row["gflops"]),
+            params_m=float(row["params_m"]),
+        )
+        values = {f.name: _plain(row[f.name]) for f in fields(TrialOutcome) if f.name in row}
+        values["error"] = _text(values.get("error", ""))
+        values["device"] = _text(values.get("device", ""))
+        values["traceback"] = _text(values.get("traceback", ""))
+        values["epochs"] = int(values.get("epochs", 0))
+        values["threads"] = int(values.get("threads", 0))
+        history = _text(values.get("epoch_top1", ""))
+        values["epoch_top1"] = tuple(float(value) for value in history.split())
+        return cls(str(row["run_id"]), int(row["seed"]), spec, TrialOutcome(**values))
+
+
+def _plain(value: Any) -> Any:
+    """numpy/pandas scalars as Python numbers, whole floats of integer fields kept as read."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def _text(value: Any) -> str:
+    """Empty strings come back from CSV/Parquet as NaN or None."""
+    return "" if value is None or value != value else str(value)

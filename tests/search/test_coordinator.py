@@ -1,0 +1,384 @@
+"""The coordinator on a fake trial whose accuracy is a known function of the configuration."""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+
+from expansion.search.complexity import config_complexity
+from expansion.search.coordinator import (
+    Finished,
+    SearchError,
+    SearchSettings,
+    Train,
+    next_action,
+    validate,
+)
+from expansion.search.records import TrialOutcome, TrialRecord, TrialSpec
+from search_spaces.base import Axis
+from search_spaces.x3d import AXES, PRESETS, X3D_SPACE, X3DConfig, X3DSpace
+
+ALL_AXES = tuple(AXES)
+Accuracy = Callable[[X3DConfig], float]
+
+
+def saturating_accuracy(config: X3DConfig) -> float:
+    """Resolution pays most but once (up to crop 160), depth next and once, frames always."""
+    spatial = 0.3 * min(math.log2(config.crop / 112), 0.5)
+    depth = 0.1 * min(math.log2(config.depth_factor), 1.2)
+    return 0.2 + spatial + depth + 0.05 * math.log2(config.frames)
+
+
+def fake_outcome(spec: TrialSpec, accuracy: Accuracy, failing: set[str]) -> TrialOutcome:
+    if spec.trial_id in failing:
+        return TrialOutcome(status="failed", error="RuntimeError: boom")
+    top1 = accuracy(spec.config)
+    return TrialOutcome(status="ok", top1=top1, top5=min(1.0, top1 + 0.2), epochs=1)
+
+
+def run_search(
+    settings: SearchSettings,
+    accuracy: Accuracy = saturating_accuracy,
+    failing: frozenset[str] = frozenset(),
+    records: list[TrialRecord] | None = None,
+    stop_after: int | None = None,
+) -> tuple[Finished | None, list[TrialRecord]]:
+    """Drive the coordinator to the end (or for `stop_after` trials), training fakes."""
+    records = list(records or [])
+    trained = 0
+    while True:
+        action = next_action(X3D_SPACE, settings, records)
+        if isinstance(action, Finished):
+            return action, records
+        assert action.trials, "a Train action always has work"
+        for spec in action.trials:
+            if stop_after is not None and trained == stop_after:
+                return None, records
+            outcome = fake_outcome(spec, accuracy, set(failing))
+            records.append(TrialRecord("run", 0, spec, outcome))
+            trained += 1
+
+
+def gflops(config: X3DConfig) -> float:
+    return config_complexity(X3D_SPACE, config).gflops
+
+
+def assert_largest_within(record: TrialRecord, overshoot: X3DConfig, target: float) -> None:
+    """Independent of the bisection: no factor on a grid gives a bigger model within target."""
+    apply = AXES[record.spec.axis].apply
+    grid = [gflops(apply(overshoot, i / 60)) for i in range(1, 60)]
+    assert max(g for g in grid if g <= target) <= record.spec.gflops <= target
+
+
+SETTINGS = SearchSettings(target_gflops=0.2, axes=ALL_AXES)
+
+
+def test_forward_path_follows_the_best_candidate_each_step() -> None:
+    final, records = run_search(SETTINGS)
+    axes = [record.spec.axis for record in final.path]
+    assert axes == ["seed", "spatial", "depth", "temporal", "temporal", "temporal"]
+    # Every step trained one candidate per axis, each ≈ 2× its parent.
+    for step in range(1, 5):
+        step_records = [r for r in records if r.spec.step == step]
+        assert [r.spec.axis for r in step_records] == list(ALL_AXES)
+        parent = final.path[step - 1]
+        assert all(r.spec.parent == parent.trial_id for r in step_records)
+        assert_step_ratios(step_records, parent, 2.0)
+
+
+def assert_step_ratios(
+    candidates: list[TrialRecord], parent: TrialRecord, factor: float, spread: float = 0.1
+) -> None:
+    """Every candidate costs `factor` × its parent's GFLOPs, give or take `spread`."""
+    for record in candidates:
+        ratio = record.spec.gflops / parent.spec.gflops
+        assert (1 - spread) * factor <= ratio <= (1 + spread) * factor, (record.trial_id, ratio)
+
+
+def forward_steps(records: list[TrialRecord]) -> dict[int, list[TrialRecord]]:
+    steps: dict[int, list[TrialRecord]] = {}
+    for record in records:
+        if record.spec.phase == "forward" and record.spec.step > 0:
+            steps.setdefault(record.spec.step, []).append(record)
+    return steps
+
+
+def test_every_candidate_costs_about_step_factor_times_its_parent() -> None:
+    # The paper's axis steps from X2D cost 1.75× (width × √2) to 2.2× (depth × 2.2); the
+    # coordinator sizes each axis's factor to 2× instead, up to the axes' rounding.
+    final, records = run_search(replace(SETTINGS, target_gflops=0.6))
+    by_id = {record.trial_id: record for record in records}
+    steps = forward_steps(records)
+    assert len(steps) == 5
+    for step, candidates in steps.items():
+        assert [r.spec.axis for r in candidates] == list(ALL_AXES), step
+        (parent,) = {by_id[r.spec.parent] for r in candidates}
+        assert parent is final.path[step - 1]
+        assert_step_ratios(candidates, parent, 2.0)
+    # Continuous factors are written short: the step-1 bottleneck is 2.28, not 2.27998….
+    bottleneck = next(r for r in steps[1] if r.spec.axis == "bottleneck")
+    assert bottleneck.spec.config.bottleneck_factor == 2.28
+
+
+def test_five_forward_steps_reach_the_x3d_xs_target() -> None:
+    # Paper §4.1: X3D-XS (0.6 GFLOPs) after 5 steps from X2D (0.0207): 0.04, 0.08, 0.15, 0.3, 0.6.
+    settings = replace(SETTINGS, target_gflops=0.6)
+    final, records = run_search(settings)
+    forward = [r for r in final.path if r.spec.phase == "forward"]
+    assert [r.spec.step for r in forward] == [0, 1, 2, 3, 4, 5]
+    assert [round(r.spec.gflops, 2) for r in forward] == [0.02, 0.04, 0.08, 0.16, 0.31, 0.62]
+    assert forward[-1].spec.gflops > 0.6 > forward[-2].spec.gflops
+    assert final.path[-1].spec.phase == "contract" and final.final.spec.gflops <= 0.6
+    assert max(r.spec.step for r in records) == 6
+
+
+PAPER_PATH = ("bottleneck", "frame_rate", "spatial", "depth", "temporal")
+
+
+def test_without_a_step_factor_the_paper_steps_land_on_x3d_xs() -> None:
+    # step_factor=None: each candidate is its axis's own paper step. A fake accuracy that
+    # favours the paper's path (Fig. 2) must then keep X3D-XS after five steps.
+    paper_configs = [PRESETS["X2D"]]
+    for axis in PAPER_PATH:
+        paper_configs.append(AXES[axis].expand(paper_configs[-1]))
+
+    def accuracy(config: X3DConfig) -> float:
+        return 0.1 * paper_configs.index(config) if config in paper_configs else 0.0
+
+    settings = replace(SETTINGS, step_factor=None, target_gflops=0.6)
+    validate(X3D_SPACE, settings)
+    final, records = run_search(settings, accuracy)
+    assert [r.spec.axis for r in final.path[:6]] == ["seed", *PAPER_PATH]
+    assert final.path[5].spec.config == PRESETS["XS"]
+    by_id = {record.trial_id: record for record in records}
+    for candidates in forward_steps(records).values():
+        for record in candidates:
+            parent = by_id[record.spec.parent].spec.config
+            assert record.spec.config == AXES[record.spec.axis].expand(parent)
+
+
+def test_step_factor_three_gives_three_times_the_gflops_per_step() -> None:
+    settings = replace(SETTINGS, step_factor=3.0, target_gflops=0.5)
+    final, records = run_search(settings)
+    by_id = {record.trial_id: record for record in records}
+    steps = forward_steps(records)
+    assert len(steps) == 3  # 0.0207 × 3³ = 0.56 > 0.5
+    for candidates in steps.values():
+        assert len(candidates) == len(ALL_AXES)
+        (parent,) = {by_id[r.spec.parent] for r in candidates}
+        assert_step_ratios(candidates, parent, 3.0)
+    assert final.final.spec.gflops <= 0.5
+
+
+def test_forward_stops_at_the_first_model_over_the_target() -> None:
+    final, records = run_search(SETTINGS)
+    forward = [r for r in final.path if r.spec.phase == "forward"]
+    assert forward[-1].spec.gflops > SETTINGS.target_gflops
+    assert all(r.spec.gflops < SETTINGS.target_gflops for r in forward[:-1])
+    assert max(r.spec.step for r in records) == forward[-1].spec.step + 1  # one contraction step
+
+
+def test_contract_last_shrinks_the_last_axis_to_the_largest_model_within_target() -> None:
+    final, records = run_search(SETTINGS)
+    overshoot = final.path[-2]
+    contracted = [r for r in records if r.spec.phase == "contract"]
+    assert [r.spec.axis for r in contracted] == [overshoot.spec.axis] == ["temporal"]
+    assert final.final is final.path[-1] is contracted[0]
+    assert_largest_within(final.final, overshoot.spec.config, SETTINGS.target_gflops)
+    assert final.final.spec.config.frames < overshoot.spec.config.frames
+    if final.final.spec.gflops < 0.85 * SETTINGS.target_gflops:
+        assert "rounding of temporal allows no model" in final.note
+
+
+def test_contract_all_trains_every_axis_and_keeps_the_best() -> None:
+    settings = replace(SETTINGS, contract="all")
+    final, records = run_search(settings)
+    overshoot = final.path[-2]
+    contracted = [r for r in records if r.spec.phase == "contract"]
+    assert {r.spec.axis for r in contracted} == set(ALL_AXES)
+    for record in contracted:
+        assert record.spec.parent == overshoot.trial_id
+        assert_largest_within(record, overshoot.spec.config, settings.target_gflops)
+    eligible = [r for r in contracted if r.spec.gflops >= 0.85 * settings.target_gflops]
+    assert final.final.outcome.top1 == max(r.outcome.top1 for r in eligible)
+
+
+def test_rebuilds_state_from_a_results_table_and_resumes_without_repeats() -> None:
+    _, uninterrupted = run_search(SETTINGS)
+    for stop_after in [1, 4, 9, 16]:
+        _, partial = run_search(SETTINGS, stop_after=stop_after)
+        table = pd.DataFrame([record.to_row(X3D_SPACE) for record in partial])
+        buffer = io.StringIO()
+        table.to_csv(buffer, index=False)
+        buffer.seek(0)
+        rows = pd.read_csv(buffer, keep_default_na=True).to_dict("records")
+        rebuilt = [TrialRecord.from_row(row, X3D_SPACE) for row in rows]
+        assert [r.spec for r in rebuilt] == [r.spec for r in partial]
+        final, resumed = run_search(SETTINGS, records=rebuilt)
+        assert [r.trial_id for r in resumed] == [r.trial_id for r in uninterrupted]
+        assert final.final.spec == uninterrupted[-1].spec
+
+
+def test_a_resumed_step_reports_its_full_size() -> None:
+    # Dispatchers size trials by the whole step, so a resumed step must say how big it is.
+    _, partial = run_search(SETTINGS, stop_after=3)  # the seed and 2 of step 1's candidates
+    action = next_action(X3D_SPACE, SETTINGS, partial)
+    assert isinstance(action, Train)
+    assert len(action.trials) == len(ALL_AXES) - 2 and action.step_size == len(ALL_AXES)
+
+
+def test_failed_candidates_are_skipped_and_the_search_goes_on() -> None:
+    final, records = run_search(SETTINGS, failing=frozenset({"s01-spatial", "s02-depth"}))
+    statuses = {r.trial_id: r.outcome.status for r in records}
+    assert statuses["s01-spatial"] == statuses["s02-depth"] == "failed"
+    assert final.path[1].spec.axis == "depth"  # the next best at step 1
+    assert final.path[2].spec.axis == "spatial"  # depth failed at step 2
+    assert final.final.spec.gflops <= SETTINGS.target_gflops
+
+
+def test_a_step_where_everything_fails_stops_with_a_clear_error() -> None:
+    failing = frozenset(f"s01-{axis}" for axis in ALL_AXES)
+    with pytest.raises(SearchError, match="every candidate of step 1 failed"):
+        run_search(SETTINGS, failing=failing)
+
+
+def test_best_tradeoff_prefers_accuracy_per_added_gflop() -> None:
+    def accuracy(config: X3DConfig) -> float:
+        # From X2D a bottleneck step gains 0.10 for 1.98x GFLOPs, a width step 0.085 for 1.75x.
+        bottleneck = 0.1 * math.log2(config.bottleneck_factor) / math.log2(2.25)
+        width = 0.085 * math.log2(config.width_factor / 2) / math.log2(math.sqrt(2))
+        return 0.2 + bottleneck + width
+
+    settings = replace(SETTINGS, max_steps=1, target_gflops=1.0)
+    accurate, _ = run_search(settings, accuracy)
+    assert accurate.path[1].spec.axis == "bottleneck"
+    thrifty, records = run_search(replace(settings, selection="best_tradeoff"), accuracy)
+    step1 = {r.spec.axis: r for r in records if r.spec.step == 1}
+    seed = records[0]
+
+    def tradeoff(r: TrialRecord) -> float:
+        return (r.outcome.top1 - seed.outcome.top1) / (r.spec.gflops - seed.spec.gflops)
+
+    assert thrifty.path[1] is max(step1.values(), key=tradeoff)
+    assert thrifty.path[1].spec.axis == "width"
+    assert "max_steps=1 reached" in thrifty.note
+
+
+def test_a_selection_margin_keeps_the_cheapest_of_the_nearly_best() -> None:
+    def accuracy(config: X3DConfig) -> float:
+        return 0.5 + 0.004 * (config.crop > 112) + 0.006 * (config.depth_factor > 1)
+
+    settings = replace(SETTINGS, max_steps=1, target_gflops=1.0)
+    strict, records = run_search(settings, accuracy)
+    step1 = {r.spec.axis: r.spec for r in records if r.spec.step == 1}
+    assert strict.path[1].spec.axis == "depth"
+    near, _ = run_search(replace(settings, selection_margin=0.003), accuracy)
+    cheaper = min(step1["spatial"], step1["depth"], key=lambda spec: spec.gflops)
+    assert near.path[1].trial_id == cheaper.trial_id == "s01-spatial"
+    wide, _ = run_search(replace(settings, selection_margin=0.01), accuracy)
+    cheapest = min(step1.values(), key=lambda spec: spec.gflops)
+    assert wide.path[1].trial_id == cheapest.trial_id
+
+
+def test_a_tie_at_the_last_step_keeps_a_candidate_that_reaches_the_target() -> None:
+    def flat(config: X3DConfig) -> float:
+        return 0.9
+
+    settings = replace(SETTINGS, selection_margin=0.01, target_gflops=1.0, max_steps=1)
+    _, records = run_search(settings, flat)
+    step1 = sorted((r.spec for r in records if r.spec.step == 1), key=lambda spec: spec.gflops)
+    # A target between the cheapest and the dearest candidate: the cheapest stays below it.
+    target = (step1[0].gflops + step1[-1].gflops) / 2
+    final, records = run_search(replace(settings, target_gflops=target, max_steps=3), flat)
+    reaching = [spec for spec in step1 if spec.gflops >= target]
+    assert final.path[1].trial_id == reaching[0].trial_id != step1[0].trial_id
+    assert not [r for r in records if r.spec.phase == "forward" and r.spec.step > 1]
+    assert final.final.spec.phase == "contract" and final.final.spec.gflops <= target
+
+
+def test_restricted_axes_and_step_factor() -> None:
+    settings = replace(SETTINGS, axes=("spatial", "depth"), step_factor=4.0, target_gflops=0.5)
+    final, records = run_search(settings)
+    assert {r.spec.axis for r in records if r.spec.phase == "forward"} <= {
+        "seed",
+        "spatial",
+        "depth",
+    }
+    seed = records[0]
+    step1 = [r for r in records if r.spec.step == 1]
+    assert len(step1) == 2
+    assert_step_ratios(step1, seed, 4.0)
+    assert final.final.spec.gflops <= 0.5
+
+
+class LimitedSpace(X3DSpace):
+    """X3D plus an axis that never changes a config and one whose crop stops at 128 pixels."""
+
+    axes: Mapping[str, Axis] = {
+        **AXES,
+        "frozen": Axis("frozen", "-", 2.0, "no change", lambda config, factor: config),
+        "capped": Axis(
+            "capped",
+            "-",
+            math.sqrt(2),
+            "crop × f up to 128",
+            lambda config, factor: replace(
+                config, crop=min(128, AXES["spatial"].apply(config, factor).crop)
+            ),
+        ),
+    }
+
+
+def test_an_axis_no_factor_grows_is_skipped() -> None:
+    space = LimitedSpace()
+    settings = replace(SETTINGS, axes=("frozen", "capped", "depth"))
+
+    def trained(spec: TrialSpec, top1: float) -> TrialRecord:
+        return TrialRecord("run", 0, spec, TrialOutcome(status="ok", top1=top1))
+
+    seed = trained(next_action(space, settings, []).trials[0], 0.1)
+    step1 = next_action(space, settings, [seed])
+    assert isinstance(step1, Train)
+    by_axis = {spec.axis: spec for spec in step1.trials}
+    assert list(by_axis) == ["capped", "depth"]  # "frozen" changes nothing
+    # "capped" cannot reach 2× the GFLOPs: it offers its largest model.
+    assert by_axis["capped"].config.crop == 128
+    assert seed.spec.gflops < by_axis["capped"].gflops < 2 * seed.spec.gflops
+    done = [seed, trained(by_axis["capped"], 0.9), trained(by_axis["depth"], 0.2)]
+    step2 = next_action(space, settings, done)
+    assert isinstance(step2, Train)
+    assert [spec.axis for spec in step2.trials] == ["depth"]  # the crop is at its limit
+    with pytest.raises(SearchError, match="step 1: no axis changes the configuration"):
+        next_action(space, replace(settings, axes=("frozen",)), [seed])
+
+
+def test_the_first_call_trains_the_seed() -> None:
+    action = next_action(X3D_SPACE, SETTINGS, [])
+    assert isinstance(action, Train)
+    (seed,) = action.trials
+    assert action.step_size == 1
+    assert seed.config == X3D_SPACE.seed and seed.step == 0 and seed.parent == ""
+    assert seed.gflops == pytest.approx(0.02066, rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (replace(SETTINGS, axes=("spatial", "colour")), "unknown axis colour"),
+        (replace(SETTINGS, target_gflops=0.0), "target_gflops must be positive"),
+        (replace(SETTINGS, target_gflops=0.01), "not above the seed's 0.02066 GFLOPs"),
+        (replace(SETTINGS, axes=()), "no axes"),
+        (replace(SETTINGS, step_factor=1.0), "step_factor must be above 1 or null, got 1.0"),
+        (replace(SETTINGS, step_factor=math.nan), "step_factor must be above 1 or null"),
+        (replace(SETTINGS, contract="none"), "unknown contract"),  # type: ignore[arg-type]
+        (replace(SETTINGS, selection_margin=-0.1), "selection_margin is a top-1 difference"),
+    ],
+)
+def test_bad_settings_are_rejected(settings: SearchSettings, message: str) -> None:
+    with pytest.raises(SearchError, match=message):
+        validate(X3D_SPACE, settings)

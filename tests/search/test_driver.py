@@ -1,0 +1,266 @@
+"""Whole searches through `expansion.search.run`: files written, resume, failures, bad settings."""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+from hydra_configs import compose_config
+
+from expansion.describe import main as describe
+from expansion.errors import ConfigError, UserError
+from expansion.search.config import run_settings
+from expansion.search.coordinator import TrialCrash
+from expansion.search.dispatch import cpus_per_trial
+from expansion.search.driver import run_search
+from expansion.search.records import TrialOutcome, TrialSpec
+from expansion.training.resources import Resources
+from expansion.training.trial import TrialJob, run_trial
+
+ROOT = Path(__file__).resolve().parents[2]
+SMALL = [
+    "trial=smoke",
+    "data.num_train=24",
+    "data.num_val=12",
+    "target_gflops=0.05",
+    "axes=[spatial,depth,frame_rate]",
+]
+RUN_FILES = ["trials.parquet", "trials.csv", "path.csv", "final.yaml", "frontier.png", "path.png"]
+
+
+def settings(*overrides: str) -> dict[str, Any]:
+    return compose_config("config", *overrides)
+
+
+def search(run_dir: Path, *overrides: str, trial_function: Any = run_trial) -> Any:
+    config = settings(*SMALL, *overrides)
+    return run_search(config, run_dir, trial_function=trial_function, stream=io.StringIO())
+
+
+def check_run_dir(run_dir: Path) -> pd.DataFrame:
+    for name in RUN_FILES:
+        assert (run_dir / name).stat().st_size > 0, name
+    assert (run_dir / "frontier.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    trials = pd.read_parquet(run_dir / "trials.parquet")
+    assert len(pd.read_csv(run_dir / "trials.csv")) == len(trials)
+    assert trials["trial_id"].is_unique
+    return trials
+
+
+def test_inline_search_writes_every_file(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    result = search(tmp_path, "dispatcher=inline")
+    trials = check_run_dir(tmp_path)
+    assert list(trials["step"]) == sorted(trials["step"])
+    assert set(trials["status"]) == {"ok"}
+    assert trials.iloc[0]["axis"] == "seed"
+    assert result.final.spec.gflops <= 0.05
+    path = pd.read_csv(tmp_path / "path.csv")
+    assert list(path["trial_id"]) == [record.trial_id for record in result.path]
+    final = yaml.safe_load((tmp_path / "final.yaml").read_text())
+    assert final["trial_id"] == result.final.trial_id
+    assert describe(["--config", str(tmp_path / "final.yaml"), "--json"]) == 0
+    assert f'"crop": {result.final.spec.config.crop}' in capsys.readouterr().out
+
+
+def flaky_trial(spec: TrialSpec, job: TrialJob, report: Any = None) -> TrialOutcome:
+    """Depth candidates crash; frame-rate candidates diverge to a NaN loss (a huge lr)."""
+    if spec.axis == "depth":
+        raise RuntimeError(f"simulated crash in {spec.trial_id}")
+    if spec.axis == "frame_rate":
+        job = replace(job, schedule=replace(job.schedule, base_lr=1e30))
+    return run_trial(spec, job, report)
+
+
+def test_crashed_and_diverged_trials_are_recorded_and_the_search_goes_on(tmp_path: Path) -> None:
+    result = search(tmp_path, "dispatcher=inline", trial_function=flaky_trial)
+    trials = check_run_dir(tmp_path).set_index("trial_id")
+    crashed = trials.loc["s01-depth"]
+    assert crashed["status"] == "failed"
+    assert crashed["error"] == "RuntimeError: simulated crash in s01-depth"
+    diverged = trials.loc["s01-frame_rate"]
+    assert diverged["status"] == "failed" and "NaN" in diverged["error"]
+    assert math.isnan(diverged["top1"])
+    assert [record.spec.axis for record in result.path][:2] == ["seed", "spatial"]
+
+
+def test_search_through_ray_records_results_and_failures(tmp_path: Path) -> None:
+    import ray
+
+    # Ray workers cannot import this test module; send the trial function by value.
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    raylets_before = _raylets()
+    result = search(tmp_path, "dispatcher=ray", "trial.max_failures=1", trial_function=flaky_trial)
+    trials = check_run_dir(tmp_path).set_index("trial_id")
+    assert trials.loc["s01-depth", "error"] == "RuntimeError: simulated crash in s01-depth"
+    assert trials.loc["s01-spatial", "status"] == "ok"
+    # The lone seed trial has the machine's CPUs as threads; a step of 3 trials shares them out.
+    threads = trials["threads"]
+    assert threads["s01-spatial"] == max(1, threads["s00-seed"] // 3)
+    assert result.final.spec.gflops <= 0.05
+    assert not ray.is_initialized()
+    assert _raylets() <= raylets_before, "the search left its Ray processes behind"
+
+
+def test_a_step_of_few_trials_shares_out_an_idle_local_machine() -> None:
+    trial = Resources()
+    assert cpus_per_trial(trial, step_size=1, local_cpus=2) == 2  # the seed on 2 cores
+    assert cpus_per_trial(trial, step_size=6, local_cpus=2) == 1
+    assert cpus_per_trial(trial, step_size=3, local_cpus=16) == 5
+    assert cpus_per_trial(replace(trial, cpus=4), step_size=6, local_cpus=16) == 4
+    assert cpus_per_trial(trial, step_size=1, local_cpus=None) == 1  # a cluster: as configured
+    assert cpus_per_trial(replace(trial, gpus=0.5), step_size=1, local_cpus=16) == 1
+
+
+def _raylets() -> set[str]:
+    """PIDs of Ray's node processes on this machine (another user's Ray may be running)."""
+    found = subprocess.run(["pgrep", "-f", "raylet"], capture_output=True, text=True, check=False)
+    return set(found.stdout.split())
+
+
+def test_killed_search_resumes_without_repeating_trials(tmp_path: Path) -> None:
+    reference = search(tmp_path / "reference", "dispatcher=inline")
+    run_dir = tmp_path / "killed"
+    overrides = [*SMALL, "dispatcher=inline", f"run_dir={run_dir}"]
+    command = [sys.executable, "-m", "expansion.run", *overrides]
+    child = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        while not _rows(run_dir) >= 3 and child.poll() is None:
+            time.sleep(0.2)
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+    assert 3 <= _rows(run_dir) < 9, "the search was not killed part-way"
+    resumed = run_search({"resume": str(run_dir)}, tmp_path, stream=io.StringIO())
+    trials = check_run_dir(run_dir)
+    assert list(trials["trial_id"]) == list(
+        pd.read_csv(tmp_path / "reference" / "trials.csv")["trial_id"]
+    )
+    assert resumed.final.spec == reference.final.spec
+    # The same seed trains to the same accuracy, so the resumed choice is the uninterrupted one.
+    assert resumed.final.outcome.top1 == reference.final.outcome.top1
+
+
+def _rows(run_dir: Path) -> int:
+    try:
+        return len(pd.read_parquet(run_dir / "trials.parquet"))
+    except (OSError, ValueError):
+        return 0
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["target_gflops=0.01"], "not above the seed's"),
+        (["target_gflops=-1"], "target_gflops must be positive"),
+        (["axes=[spatial,colour]"], "unknown axis colour"),
+        (["step_factor=1"], "step_factor must be above 1 or null"),
+        (
+            [
+                "data=kinetics",
+                "data.root=/no/such/root",
+                "data.train_list=/no/t.csv",
+                "data.val_list=/no/v.csv",
+            ],
+            "/no/",
+        ),
+        (["data=folder", "data.train_root=/no/such/train", "data.val_root=/no/v"], "/no/such"),
+    ],
+)
+def test_bad_settings_fail_before_any_trial(
+    tmp_path: Path, overrides: list[str], message: str
+) -> None:
+    config = settings("trial=smoke", "dispatcher=inline", "target_gflops=0.05", *overrides)
+    with pytest.raises(UserError, match=message):
+        run_search(config, tmp_path, trial_function=_never_called, stream=io.StringIO())
+    assert not (tmp_path / "trials.csv").exists()
+
+
+@pytest.mark.skipif(bool(_raylets()), reason="a Ray instance runs here: `auto` would join it")
+def test_joining_a_cluster_that_is_not_there_is_a_one_line_error(tmp_path: Path) -> None:
+    config = settings(*SMALL, "dispatcher=ray", "ray.address=auto")
+    with pytest.raises(ConfigError, match=r"^ray.address=auto: cannot join a cluster \("):
+        run_search(config, tmp_path, trial_function=_never_called, stream=io.StringIO())
+    assert not (tmp_path / "trials.csv").exists()
+
+
+def test_step_factor_null_takes_each_axis_paper_step(tmp_path: Path) -> None:
+    assert run_settings(settings(*SMALL), tmp_path).search.step_factor == 2.0
+    assert run_settings(settings(*SMALL, "step_factor=null"), tmp_path).search.step_factor is None
+
+
+def _never_called(*args: Any) -> TrialOutcome:
+    raise AssertionError("no trial may start when the settings are bad")
+
+
+def test_entry_point_exits_2_with_one_line(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "expansion.run", "target_gflops=0.001", f"run_dir={tmp_path}"]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert re.fullmatch(
+        r"expansion\.run: error: target_gflops=0\.001 is not above the seed's 0\.0\d+ GFLOPs", line
+    )
+
+
+def test_a_run_dir_is_not_overwritten_and_resume_needs_a_run(tmp_path: Path) -> None:
+    (tmp_path / "trials.csv").write_text("run_id\n")
+    with pytest.raises(ConfigError, match="already holds a search"):
+        search(tmp_path, "dispatcher=inline", trial_function=_never_called)
+    with pytest.raises(ConfigError, match="not a search run"):
+        run_search({"resume": str(tmp_path / "nothing")}, tmp_path, stream=io.StringIO())
+
+
+def zero_division_trial(spec: TrialSpec, job: TrialJob, report: Any = None) -> TrialOutcome:
+    """A bug inside every trial."""
+    return TrialOutcome("ok", top1=1 / 0)
+
+
+def test_a_bug_in_the_trials_keeps_its_traceback_and_the_recorded_rows(tmp_path: Path) -> None:
+    with pytest.raises(TrialCrash, match="the seed trial failed") as caught:
+        search(tmp_path, "dispatcher=inline", trial_function=zero_division_trial)
+    assert not isinstance(caught.value, UserError)
+    assert "ZeroDivisionError: division by zero" in str(caught.value)
+    assert "top1=1 / 0" in str(caught.value)  # the line of the trial that raised
+    (row,) = pd.read_parquet(tmp_path / "trials.parquet").to_dict("records")
+    assert row["status"] == "failed" and row["error"] == "ZeroDivisionError: division by zero"
+    assert "Traceback (most recent call last)" in row["traceback"]
+
+
+def test_a_bug_exits_1_with_its_traceback_and_a_user_error_2_with_one_line(
+    tmp_path: Path,
+) -> None:
+    program = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from expansion.cli import hydra_command\n"
+        "from expansion.search.driver import run_search\n"
+        "from expansion.search.records import TrialOutcome\n"
+        "def bug(spec, job, report=None):\n"
+        "    return TrialOutcome('ok', top1=1 / 0)\n"
+        "hydra_command('expansion.run', 'config',\n"
+        "    lambda settings: run_search(settings, Path('.'), trial_function=bug))()\n"
+    )
+    runs = []
+    for target in ("0.05", "0.001"):  # a bug in every trial; a target below the seed's
+        run_dir = tmp_path / target
+        command = [sys.executable, "-c", program, *SMALL, "dispatcher=inline"]
+        command += [f"target_gflops={target}", f"run_dir={run_dir}"]
+        runs.append(subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False))
+    bug, user = runs
+    assert bug.returncode == 1
+    assert "Traceback" in bug.stderr and "ZeroDivisionError: division by zero" in bug.stderr
+    assert len(pd.read_parquet(tmp_path / "0.05" / "trials.parquet")) == 1
+    assert user.returncode == 2
+    assert user.stderr.count("\n") == 1 and "is not above the seed's" in user.stderr
