@@ -7,6 +7,7 @@ paths become absolute before they can reach Ray workers that run in other folder
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import fields
 from pathlib import Path
@@ -42,7 +43,10 @@ def as_float(value: Any, name: str) -> float:
 
 def as_int(value: Any, name: str) -> int:
     """`value` as an int (a whole float is accepted); a `ConfigError` naming `name` otherwise."""
-    number = as_float(value, name)
+    try:
+        number = as_float(value, name)
+    except ConfigError:
+        number = math.nan
     if not number.is_integer():
         raise ConfigError(f"{name}: expected a whole number, got {value!r}")
     return int(number)

@@ -11,6 +11,7 @@ scores. `evaluate_checkpoint` is what tests call.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -56,8 +57,8 @@ class EvaluationSettings:
         if not config.get("checkpoint"):
             raise ConfigError("checkpoint=PATH is required (untrained weights score chance)")
         out = absolute_path(config["out"]) if config.get("out") else None
-        if out is not None and out.suffix not in OUT_SUFFIXES:
-            raise ConfigError(f"out={out}: the file must end in {' or '.join(OUT_SUFFIXES)}")
+        if out is not None:
+            _check_writable(out)
         space, architecture = get_space(space_name(config.get("space"))), None
         if config.get("arch"):
             space, architecture = resolve_architecture(str(config["arch"]), space)
@@ -73,6 +74,19 @@ class EvaluationSettings:
             num_workers=as_int(config["num_workers"], "num_workers"),
             gpus=optional_float(config.get("gpus"), "gpus"),
         )
+
+
+def _check_writable(out: Path) -> None:
+    """Refuse an `out=` that could not be written before evaluating, not after."""
+    if out.suffix not in OUT_SUFFIXES:
+        raise ConfigError(f"out={out}: the file must end in {' or '.join(OUT_SUFFIXES)}")
+    if out.is_dir():
+        raise ConfigError(f"out={out} is a folder, not a file")
+    folder = next(parent for parent in out.parents if parent.exists())
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigError(f"out={out}: {folder} is not a writable folder")
+    if out.exists() and not os.access(out, os.W_OK):
+        raise ConfigError(f"out={out}: the file is not writable")
 
 
 def evaluate_checkpoint(config: Mapping[str, Any], stream: TextIO = sys.stdout) -> Evaluation:
@@ -163,7 +177,9 @@ def write_scores(out: Path, result: Evaluation, dataset: ClipDataset) -> None:
     out.write_text(json.dumps(document))
 
 
-main = hydra_command("expansion.evaluate", "evaluate", evaluate_checkpoint)
+main = hydra_command(
+    "expansion.evaluate", "evaluate", lambda settings, _: evaluate_checkpoint(settings)
+)
 
 if __name__ == "__main__":
     main()

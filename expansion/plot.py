@@ -33,12 +33,12 @@ def _parser() -> OneLineParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    out = args.out or (args.run_dirs[0] if len(args.run_dirs) == 1 else Path.cwd())
     with user_errors_as_one_line(PROG):
         runs = [load_run(run_dir) for run_dir in args.run_dirs]
-    out = args.out or (args.run_dirs[0] if len(args.run_dirs) == 1 else Path.cwd())
-    for name, plot in (("frontier.png", plot_frontier), ("path.png", plot_path)):
-        plot(runs, out / name)
-        print(out / name)
+        for name, plot in (("frontier.png", plot_frontier), ("path.png", plot_path)):
+            plot(runs, out / name)
+            print(out / name)
     return 0
 
 

@@ -1,22 +1,25 @@
-"""`python -m expansion.run target_gflops=6`: an expansion search configured by Hydra (conf/).
+"""`python -m expansion.run target_gflops=6`: an expansion search configured by conf/config.yaml.
 
 This module only composes the configuration and reports errors; `expansion.search.driver`
-does the work and is what tests call.
+does the work and is what tests call. A new search without `run_dir=` writes to
+`runs/<date>_<time>/`.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from hydra.core.hydra_config import HydraConfig
-
-from expansion.cli import hydra_command
+from expansion.cli import hydra_command, override_keys
 from expansion.search.driver import run_search
 
+RUNS = Path("runs")
 
-def _search(settings: dict[str, Any]) -> None:
-    run_search(settings, Path(HydraConfig.get().runtime.output_dir))
+
+def _search(settings: dict[str, Any], overrides: list[str]) -> None:
+    default = RUNS / datetime.now().strftime("%Y-%m-%d_%H-%M-%S-%f")
+    run_search(settings, default, overrides=override_keys(overrides))
 
 
 main = hydra_command("expansion.run", "config", _search)

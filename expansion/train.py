@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -20,7 +20,7 @@ from expansion.config_values import absolute_path, as_int
 from expansion.data import DataConfig
 from expansion.errors import ConfigError
 from expansion.results.architecture import resolve_architecture
-from expansion.results.run_folder import open_run_folder
+from expansion.results.run_folder import RunLock, open_run_folder
 from expansion.results.runs import space_name
 from expansion.training import runtime
 from expansion.training.fit import FINAL_METRICS, TrainPlan, check_plan, train_worker
@@ -52,23 +52,43 @@ def training_plan(config: Mapping[str, Any], out_dir: Path) -> TrainPlan:
     )
 
 
-def train(config: Mapping[str, Any], stream: TextIO = sys.stderr) -> dict[str, Any]:
-    """Start a run in `config["out_dir"]`, or continue `config["resume"]`; the final metrics."""
+def train(
+    config: Mapping[str, Any], stream: TextIO = sys.stderr, overrides: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """Start a run in `config["out_dir"]`, or continue `config["resume"]`; the final metrics.
+
+    `overrides` are the top-level settings the command line gave; a resume names those it
+    ignores (None: the resumable ones present in `config` apply).
+    """
     folder = open_run_folder(
         config,
         folder_key="out_dir",
         settings_file=SETTINGS_FILE,
         what="training",
         resumable=RESUMABLE_OVERRIDES,
+        overrides=overrides,
     )
     config = folder.config
     plan = training_plan(config, folder.path)
     workers = as_int(config["workers"], "workers")
     check_plan(plan, workers)
-    folder.save_settings()
-    final = folder.path / FINAL_METRICS
+    if folder.ignored:
+        print(
+            f"resume: ignored {', '.join(folder.ignored)} (a run keeps its settings)", file=stream
+        )
+    with RunLock(folder.path):
+        folder.save_settings()
+        return _train(plan, config, workers, stream)
+
+
+def _train(
+    plan: TrainPlan, config: Mapping[str, Any], workers: int, stream: TextIO
+) -> dict[str, Any]:
+    final = plan.out_dir / FINAL_METRICS
     if final.exists():
-        print(f"{folder.path} has finished training; its final metrics are in {final}", file=stream)
+        print(
+            f"{plan.out_dir} has finished training; its final metrics are in {final}", file=stream
+        )
         return json.loads(final.read_text())
     if workers == 1:
         device = runtime.pick_device(plan.recipe.resources.gpus)
@@ -82,7 +102,7 @@ def train(config: Mapping[str, Any], stream: TextIO = sys.stderr) -> dict[str, A
     return json.loads(final.read_text())
 
 
-main = hydra_command("expansion.train", "train", train)
+main = hydra_command("expansion.train", "train", lambda settings, _: train(settings))
 
 if __name__ == "__main__":
     main()

@@ -15,17 +15,22 @@ Contract:
 - Videos open lazily in whichever process loads an item; datasets are picklable and work with
   `DataLoader(num_workers=...)`.
 - `DataConfig.from_mapping(config["data"])` is the typed `data` config group: both splits'
-  sources, the class count, `fps` and `max_bad_share`; `DataConfig.dataset(split, view, mode)`.
-- Unreadable videos are replaced deterministically by another video, with a warning; the
-  dataset's `failures()` lists them across all worker processes, and more than `max_bad_share` of
-  the videos failing raises `DataError`. Errors in what the user pointed at (malformed list line,
-  label out of range, empty dataset, missing root) are `DataError`s with a one-line message.
+  sources, the class count, `fps`, `max_bad_share` and `validate`;
+  `DataConfig.dataset(split, view, mode)`. A folder dataset numbers the classes of both splits by
+  one list, `data.classes` or the sorted union of both roots' class folders.
+- Unreadable videos are replaced deterministically by another video, with an
+  `UnreadableVideoWarning`; the dataset's `failures()` lists them across all worker processes, and
+  more than `max_bad_share` of the videos failing raises `DataError`. `check_videos` (and
+  `DataConfig.check_videos()` for both splits) reads every video file up front, in parallel.
+  Errors in what the user pointed at (malformed list line, label out of range, empty dataset,
+  missing root) are `DataError`s with a one-line message.
 """
 
 from expansion.data.build import DataSource, FolderSource, ListFileSource, build_dataset
 from expansion.data.config import DataConfig
 from expansion.data.datasets import ClipDataset, Mode, View
-from expansion.data.errors import DataError, UnreadableVideo
+from expansion.data.errors import DataError, UnreadableVideo, UnreadableVideoWarning
+from expansion.data.preflight import check_videos
 from expansion.data.sampling import TestViews
 from expansion.data.synthetic import CLASSES, SyntheticSpec
 
@@ -41,6 +46,8 @@ __all__ = [
     "SyntheticSpec",
     "TestViews",
     "UnreadableVideo",
+    "UnreadableVideoWarning",
     "View",
     "build_dataset",
+    "check_videos",
 ]

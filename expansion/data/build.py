@@ -26,9 +26,15 @@ class ListFileSource:
 
 @dataclass(frozen=True)
 class FolderSource:
-    """Videos in one folder per class, `root/<class>/*.mp4`; classes sorted by name."""
+    """Videos in one folder per class, `root/<class>/*.mp4`.
+
+    A video's label is its folder's position in `classes`, which every folder must be in. Without
+    `classes` it is the root's own folders sorted by name, so two splits whose folders differ
+    would number them differently: give both splits the same list.
+    """
 
     root: str | Path
+    classes: tuple[str, ...] | None = None
 
 
 DataSource = SyntheticSpec | ListFileSource | FolderSource
@@ -43,7 +49,7 @@ def collection(source: DataSource) -> VideoCollection:
             entries, num_classes = read_list(source.list_file, source.root, source.num_classes)
             return VideoFiles(entries, num_classes)
         case FolderSource():
-            entries, classes = scan_folders(source.root)
+            entries, classes = scan_folders(source.root, source.classes)
             return VideoFiles(entries, len(classes))
     raise TypeError(f"unknown data source {source!r}")
 

@@ -26,6 +26,17 @@ def _existing_dir(root: str | Path) -> Path:
     return path
 
 
+def _text_lines(list_file: Path) -> list[str]:
+    """The lines of a UTF-8 list file; a byte-order mark (Windows editors write one) is dropped."""
+    if not list_file.is_file():
+        raise DataError(f"list file {list_file} does not exist")
+    try:
+        return list_file.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError as error:
+        line = error.object[: error.start].count(b"\n") + 1
+        raise DataError(f"{list_file}:{line}: not UTF-8 text ({error.reason})") from None
+
+
 def read_list(
     list_file: str | Path, root: str | Path, num_classes: int | None = None
 ) -> tuple[list[VideoEntry], int]:
@@ -35,11 +46,9 @@ def read_list(
     entries and the number of classes.
     """
     base = _existing_dir(root)
-    if not Path(list_file).is_file():
-        raise DataError(f"list file {list_file} does not exist")
     entries: list[VideoEntry] = []
     lines: list[int] = []
-    for number, line in enumerate(Path(list_file).read_text().splitlines(), start=1):
+    for number, line in enumerate(_text_lines(Path(list_file)), start=1):
         if not line.strip():
             continue
         fields = [f.strip() for f in line.rsplit("," if "," in line else None, maxsplit=1)]
@@ -56,19 +65,37 @@ def read_list(
     return entries, classes
 
 
-def scan_folders(root: str | Path) -> tuple[list[VideoEntry], list[str]]:
-    """Videos under `root/<class>/`, classes sorted by name. Returns entries and class names."""
+def class_folders(root: str | Path, classes: Sequence[str] | None = None) -> list[str]:
+    """The names of the class folders under `root`, sorted; each must be in `classes` if given."""
     base = _existing_dir(root)
-    classes = sorted(p.name for p in base.iterdir() if p.is_dir())
+    folders = sorted(p.name for p in base.iterdir() if p.is_dir())
+    unknown = sorted(set(folders) - set(folders if classes is None else classes))
+    if unknown:
+        raise DataError(f"class folders under {base} not in the class list: {', '.join(unknown)}")
+    return folders
+
+
+def scan_folders(
+    root: str | Path, classes: Sequence[str] | None = None
+) -> tuple[list[VideoEntry], list[str]]:
+    """Videos under `root/<class>/`, labelled by their class's position in `classes`.
+
+    Without `classes` they are the root's own folders sorted by name. Returns the entries and the
+    class names.
+    """
+    folders = class_folders(root, classes)
+    names = folders if classes is None else list(classes)
+    labels = {name: label for label, name in enumerate(names)}
+    base = Path(root)
     entries = [
-        VideoEntry(str(path), label)
-        for label, name in enumerate(classes)
+        VideoEntry(str(path), labels[name])
+        for name in folders
         for path in sorted((base / name).iterdir())
         if path.suffix.lower() in VIDEO_SUFFIXES
     ]
     if not entries:
         raise DataError(f"no videos under {base}/<class>/ (suffixes {sorted(VIDEO_SUFFIXES)})")
-    return entries, classes
+    return entries, names
 
 
 class VideoFiles:

@@ -1,25 +1,31 @@
 """The data a job trains and validates on, as one frozen value built once from the configuration.
 
 `DataConfig.from_mapping(config["data"])` reads the `data` group (`conf/data/*.yaml`): where the
-training and validation videos are, how many classes, the frame rate to resample to and the share
-of unreadable videos tolerated. `dataset(...)` builds a split's `ClipDataset` in an input view.
+training and validation videos are, how many classes, the frame rate to resample to, the share
+of unreadable videos tolerated and whether to check every video before training.
+`dataset(...)` builds a split's `ClipDataset` in an input view; `check_videos()` is the check.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from expansion.config_values import absolute_path, as_float, as_int, optional_float, required
 from expansion.data.build import DataSource, FolderSource, ListFileSource, build_dataset, collection
+from expansion.data.catalog import class_folders
 from expansion.data.datasets import MAX_BAD_SHARE, ClipDataset, Mode
+from expansion.data.preflight import WORKERS, check_videos
 from expansion.data.sampling import SINGLE_VIEW, TestViews
 from expansion.data.synthetic import SyntheticSpec
 from expansion.errors import ConfigError
 from search_spaces.base import InputView
 
 Split = Literal["train", "val"]
+SPLITS: tuple[Split, ...] = ("train", "val")
 DATA_KINDS = ("synthetic", "kinetics", "folder")
 
 
@@ -28,7 +34,8 @@ class DataConfig:
     """Training and validation sources (paths absolute), the class count, and loading policy.
 
     `fps` resamples every video before a view's stride counts frames (None: the file's own rate);
-    more than `max_bad_share` unreadable videos stop loading.
+    more than `max_bad_share` unreadable videos stop loading. `validate` has `check_videos` read
+    every video file (synthetic videos never need it).
     """
 
     train: DataSource
@@ -36,6 +43,7 @@ class DataConfig:
     num_classes: int
     fps: float | None = None
     max_bad_share: float = MAX_BAD_SHARE
+    validate: bool = True
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> DataConfig:
@@ -45,7 +53,8 @@ class DataConfig:
         # The datasets check the values' ranges when they are built.
         max_bad_share = as_float(data.get("max_bad_share", MAX_BAD_SHARE), "data.max_bad_share")
         fps = optional_float(data.get("fps"), "data.fps")
-        return cls(train, val, num_classes, fps, max_bad_share)
+        validate = _as_bool(data.get("validate", True), "data.validate")
+        return cls(train, val, num_classes, fps, max_bad_share, validate)
 
     def source(self, split: Split) -> DataSource:
         return self.train if split == "train" else self.val
@@ -70,6 +79,26 @@ class DataConfig:
             max_bad_share=self.max_bad_share,
         )
 
+    def check_videos(self, workers: int = WORKERS) -> list[str]:
+        """The unreadable videos of both splits (none checked without `validate`).
+
+        Meant for before the first trial: more than `max_bad_share` of a split unreadable raises
+        a `DataError` then rather than during training (see `preflight.check_videos`).
+        """
+        if not self.validate:
+            return []
+        return [
+            name
+            for split in SPLITS
+            for name in check_videos(collection(self.source(split)), self.max_bad_share, workers)
+        ]
+
+
+def _as_bool(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name}: expected true or false, got {value!r}")
+    return value
+
 
 def _sources(kind: Any, data: Mapping[str, Any]) -> tuple[DataSource, DataSource, int]:
     if kind == "synthetic":
@@ -91,7 +120,27 @@ def _sources(kind: Any, data: Mapping[str, Any]) -> tuple[DataSource, DataSource
         train, val = (ListFileSource(path, root, classes) for path in lists)
         return train, val, classes
     if kind == "folder":
-        train = FolderSource(absolute_path(required(data, "train_root", "data")))
-        val = FolderSource(absolute_path(required(data, "val_root", "data")))
-        return train, val, collection(train).num_classes
+        roots = [absolute_path(required(data, key, "data")) for key in ("train_root", "val_root")]
+        classes = _folder_classes(data.get("classes"), roots)
+        train, val = (FolderSource(root, classes) for root in roots)
+        return train, val, len(classes)
     raise ConfigError(f"unknown data source {kind!r}: {', '.join(DATA_KINDS)}")
+
+
+def _folder_classes(given: Any, roots: Sequence[Path]) -> tuple[str, ...]:
+    """`data.classes`, or else every class folder of either root, sorted.
+
+    Both splits are numbered by this one list, so a class has the same label in each even when
+    one split lacks some of the other's folders. Folders not in `data.classes` are a `DataError`.
+    """
+    if given is None:
+        return tuple(sorted({name for root in roots for name in class_folders(root)}))
+    if isinstance(given, str) or not isinstance(given, Sequence) or not given:
+        raise ConfigError(f"data.classes: expected a list of class names, got {given!r}")
+    classes = tuple(str(name) for name in given)
+    twice = sorted(name for name, count in Counter(classes).items() if count > 1)
+    if twice:
+        raise ConfigError(f"data.classes: listed more than once: {', '.join(twice)}")
+    for root in roots:
+        class_folders(root, classes)
+    return classes

@@ -6,9 +6,10 @@ Evaluation items are every view of every video (`test_views.clips` × `test_view
 `view_of(index)` says which video, temporal clip and spatial crop an item is.
 
 A video that cannot be read is replaced by another one drawn from the same deterministic random
-stream, with a warning naming it; failures are recorded in a `FailureLedger` that the main process
-and the DataLoader workers share. Once more than `max_bad_share` of the videos failed, loading
-stops with a `DataError` naming the first few.
+stream, with an `UnreadableVideoWarning` naming it; failures are recorded in a `FailureLedger`
+that the main process and the DataLoader workers share. Once more than `max_bad_share` of the
+videos failed, loading stops with a `DataError` naming the first few (`preflight.check_videos`
+finds them all before training).
 """
 
 from __future__ import annotations
@@ -24,7 +25,12 @@ from torch.utils.data import Dataset
 
 from expansion.data import clips
 from expansion.data.clips import FrameSource
-from expansion.data.errors import DataError
+from expansion.data.errors import (
+    DataError,
+    UnreadableVideoWarning,
+    too_many_unreadable,
+    why_unreadable,
+)
 from expansion.data.failures import FailureLedger
 from expansion.data.sampling import SINGLE_VIEW, TestViews
 from expansion.data.video import READ_ERRORS
@@ -38,6 +44,12 @@ MODES: tuple[Mode, ...] = ("train", "val", "test")
 MAX_BAD_SHARE = 0.05
 # Replacement draws per item before giving up; only reached when most videos are unreadable.
 MAX_ATTEMPTS = 20
+
+
+def check_bad_share(max_bad_share: float) -> None:
+    """A `ConfigError` unless `max_bad_share` is a share of the videos, in [0, 1]."""
+    if not 0 <= max_bad_share <= 1:
+        raise ConfigError(f"max_bad_share must be in [0, 1], got {max_bad_share}")
 
 
 class VideoCollection(Protocol):
@@ -86,8 +98,7 @@ class ClipDataset(Dataset[tuple[torch.Tensor, int, int]]):
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-        if not 0 <= max_bad_share <= 1:
-            raise ConfigError(f"max_bad_share must be in [0, 1], got {max_bad_share}")
+        check_bad_share(max_bad_share)
         if fps is not None and fps <= 0:
             raise ConfigError(f"fps must be positive, got {fps}")
         if len(videos) == 0:
@@ -157,34 +168,15 @@ class ClipDataset(Dataset[tuple[torch.Tensor, int, int]]):
         self._ledger.record(video)
         if video not in self._warned:
             self._warned.add(video)
-            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
             warnings.warn(
-                f"unreadable video replaced: {self.videos.name(video)} ({reason})", stacklevel=3
+                f"unreadable video replaced: {why_unreadable(self.videos.name(video), error)}",
+                UnreadableVideoWarning,
+                stacklevel=3,
             )
-        failed = self._ledger.failed()
+        failed = self.failures()
         if len(failed) > self.max_bad_share * len(self.videos):
-            names = ", ".join(self.videos.name(i) for i in failed[:3])
-            more = ", ..." if len(failed) > 3 else ""
-            raise DataError(
-                f"{len(failed)} of {len(self.videos)} videos are unreadable (more than "
-                f"{self.max_bad_share:.0%}): {names}{more}"
-            )
+            raise too_many_unreadable(failed, len(self.videos), self.max_bad_share)
 
     def failures(self) -> list[str]:
         """Names of the videos that failed to load so far, in any process."""
         return [self.videos.name(i) for i in self._ledger.failed()]
-
-    def validate(self) -> list[str]:
-        """Pre-flight check: read the first and last frame of every video in this process.
-
-        Records failures like loading does (so it raises past `max_bad_share`) and returns the
-        names of all failed videos. Costs one open and two short decodes per video.
-        """
-        for video in range(len(self.videos)):
-            try:
-                with self.videos.open(video) as source:
-                    source.frames([0])
-                    source.frames([source.num_frames - 1])
-            except READ_ERRORS as error:
-                self._record(video, error)
-        return self.failures()

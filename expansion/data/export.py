@@ -3,6 +3,7 @@
 `python -m expansion.data.synthetic --out DIR [--num-train N] [--num-val N] [--seed S]` writes
 `DIR/train/*.mp4`, `DIR/val/*.mp4` and `DIR/train.csv`, `DIR/val.csv` with one
 `relative/path label` line per video, readable with `ListFileSource(DIR/"train.csv", DIR)`.
+A split of `--num-... 0` videos is left out.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from concurrent.futures import ProcessPoolExecutor
 from fractions import Fraction
 from itertools import repeat
 from pathlib import Path
+from typing import NoReturn
 
 import av
 
@@ -76,6 +78,27 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel encoders")
     args = parser.parse_args(argv)
-    for split, count in (("train", args.num_train), ("val", args.num_val)):
-        spec = SyntheticSpec(seed=args.seed, split=split, num_videos=count)
-        print(f"wrote {count} videos and {export_split(spec, args.out, args.jobs)}")
+    counts = {"train": args.num_train, "val": args.num_val}
+    _check_counts(parser, counts)
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:  # a file in the way, no permission
+        _fail(parser, f"--out {args.out}: cannot create the folder ({error.strerror})")
+    for split, count in counts.items():
+        if count > 0:
+            spec = SyntheticSpec(seed=args.seed, split=split, num_videos=count)
+            print(f"wrote {count} videos and {export_split(spec, args.out, args.jobs)}")
+
+
+def _check_counts(parser: argparse.ArgumentParser, counts: dict[str, int]) -> None:
+    """Video counts must not be negative; one split may be empty (it gets no list file)."""
+    negative = [f"--num-{split} {count}" for split, count in counts.items() if count < 0]
+    if negative:
+        _fail(parser, f"{', '.join(negative)}: a number of videos cannot be negative")
+    if not any(counts.values()):
+        _fail(parser, "--num-train and --num-val are both 0: nothing to export")
+
+
+def _fail(parser: argparse.ArgumentParser, problem: str) -> NoReturn:
+    """Exit like `parser.error` (`prog: error: ...`, code 2), in one line, without the usage."""
+    parser.exit(2, f"{parser.prog}: error: {problem}\n")

@@ -1,53 +1,29 @@
 """A record of which videos failed to load, shared by the dataset and its DataLoader workers.
 
 Workers hold copies of the dataset, so a counter in memory would only count one process. The
-ledger is instead a small file with one byte per video, set when that video fails; every copy
-writes to and reads from the same file, so the main process sees failures found in any worker,
-and the allowed share of failures is enforced over all of them. Writes are single bytes at
-distinct offsets (and always the same value), so concurrent writers need no lock. The process
-that created the ledger deletes the file when the ledger is garbage collected.
+ledger is instead one byte per video in shared memory, set when that video fails: DataLoader
+workers, forked or spawned through `torch.multiprocessing`, map the same memory, so the main
+process sees failures found in any worker, and the allowed share of failures is enforced over all
+of them. Writes are single bytes at distinct indices (and always the same value), so concurrent
+writers need no lock. The memory has no name on disk and goes when its last user does, so nothing
+is left behind, even by a killed process. A plain pickle (Ray) copies the bytes instead.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
-import weakref
-from typing import Any
-
-import numpy as np
-
-
-def _remove(path: str, owner: int) -> None:
-    if os.getpid() == owner and os.path.exists(path):
-        os.remove(path)
+import torch
 
 
 class FailureLedger:
     """Which of `size` videos have failed to load, across every process holding a copy."""
 
     def __init__(self, size: int) -> None:
-        descriptor, self.path = tempfile.mkstemp(prefix="expansion-failures-")
-        os.ftruncate(descriptor, size)
-        os.close(descriptor)
-        self.size = size
-        weakref.finalize(self, _remove, self.path, os.getpid())
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"path": self.path, "size": self.size}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)  # copies never delete the file
+        self._failed = torch.zeros(size, dtype=torch.uint8).share_memory_()
 
     def record(self, index: int) -> None:
         """Mark video `index` as failed."""
-        descriptor = os.open(self.path, os.O_WRONLY)
-        try:
-            os.pwrite(descriptor, b"\x01", index)
-        finally:
-            os.close(descriptor)
+        self._failed[index] = 1
 
     def failed(self) -> list[int]:
         """Indices of the videos that failed so far, in increasing order."""
-        with open(self.path, "rb") as file:
-            return np.flatnonzero(np.frombuffer(file.read(), dtype=np.uint8)).tolist()
+        return self._failed.nonzero().flatten().tolist()

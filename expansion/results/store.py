@@ -11,7 +11,7 @@ than the CSV and wins. The CSV is read only when the Parquet file is missing or 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ TRIALS_PARQUET = "trials.parquet"
 TRIALS_CSV = "trials.csv"
 PATH_CSV = "path.csv"
 FINAL_YAML = "final.yaml"
+RETIRED_TRIALS_CSV = "retired_trials.csv"
 
 # path.csv: the kept model of each step, then its configuration's fields.
 PATH_COLUMNS = ("step", "trial_id", "phase", "axis", "gflops", "params_m", "top1", "top5")
@@ -60,32 +61,75 @@ class ResultsStore:
         row = record.to_row(self.space)
         if list(row) != self.columns:
             raise ValueError(f"record {record.trial_id} does not match the {self.space.name} table")
-        stored = self.table()
-        if stored.empty:
-            table = pd.DataFrame([row])
-        elif set(stored.columns) <= set(self.columns):
-            # A table of an earlier version lacks the newer columns: they take their defaults.
-            defaults = _template_row(self.space)
-            stored = stored.assign(
-                **{name: defaults[name] for name in self.columns if name not in stored}
-            )[self.columns]
-            table = pd.concat([stored, pd.DataFrame([row])], ignore_index=True)
+        stored, added = self.table(), pd.DataFrame([row])
+        self._write(added if stored.empty else pd.concat([stored, added], ignore_index=True))
+
+    def retire(self, trial_ids: Collection[str]) -> None:
+        """Move the rows of `trial_ids` out of the trials table into `retired_trials.csv`.
+
+        Used for trials that a resume trains again: the table keeps one row per trial, and the
+        earlier attempts stay on record.
+        """
+        table = self.table()
+        leaving = table["trial_id"].isin(list(trial_ids))
+        attempts = self.run_dir / RETIRED_TRIALS_CSV
+        if attempts.exists():
+            earlier = read_csv(attempts, self.space)
+            retired = pd.concat([earlier, table[leaving]], ignore_index=True)
         else:
-            raise UserError(f"{self.parquet_path} has other columns than a {self.space.name} table")
+            retired = table[leaving]
+        write_atomically(attempts, lambda path: retired.to_csv(path, index=False))
+        self._write(table[~leaving].reset_index(drop=True))
+
+    def _write(self, table: pd.DataFrame) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         write_atomically(self.parquet_path, lambda path: table.to_parquet(path, index=False))
         write_atomically(self.csv_path, lambda path: table.to_csv(path, index=False))
 
     def table(self) -> pd.DataFrame:
-        """All rows in append order: the Parquet table, else the CSV, else an empty table."""
+        """All rows in append order: the Parquet table, else the CSV, else an empty table.
+
+        A table written by an earlier version gets the newer columns with their defaults. A
+        damaged Parquet file is read from its CSV twin (`repair` rewrites it); with no intact
+        twin it is a `UserError` naming the file, never an empty table.
+        """
         if self.parquet_path.exists():
             try:
-                return pd.read_parquet(self.parquet_path)
-            except _PARQUET_ERRORS:
-                pass  # a damaged Parquet file: the CSV holds the same rows, or one fewer
+                return self._complete(pd.read_parquet(self.parquet_path))
+            except _PARQUET_ERRORS as error:
+                if not self.csv_path.exists():
+                    raise UserError(
+                        f"{self.parquet_path} is damaged ({_first_line(error)}) and there is "
+                        f"no {TRIALS_CSV} to rebuild it from"
+                    ) from None
         if self.csv_path.exists():
-            return read_csv(self.csv_path, self.space)
+            try:
+                return self._complete(read_csv(self.csv_path, self.space))
+            except (ValueError, pd.errors.ParserError) as error:
+                raise UserError(f"{self.csv_path} is damaged ({_first_line(error)})") from None
         return pd.DataFrame(columns=self.columns)
+
+    def repair(self) -> str | None:
+        """Rebuild a damaged Parquet table from its intact CSV twin; say so, or None."""
+        if not self.parquet_path.exists():
+            return None
+        try:
+            pd.read_parquet(self.parquet_path)
+            return None
+        except _PARQUET_ERRORS as error:
+            reason = _first_line(error)
+        self._write(self.table())
+        return f"{self.parquet_path} was damaged ({reason}); rebuilt from {self.csv_path.name}"
+
+    def _complete(self, stored: pd.DataFrame) -> pd.DataFrame:
+        """`stored` with this version's columns in order (missing ones take their defaults)."""
+        if list(stored.columns) == self.columns:
+            return stored
+        if not set(stored.columns) <= set(self.columns):
+            raise UserError(f"{self.parquet_path} has other columns than a {self.space.name} table")
+        defaults = _template_row(self.space)
+        missing = {name: defaults[name] for name in self.columns if name not in stored}
+        return stored.assign(**missing)[self.columns]
 
     def records(self) -> list[TrialRecord]:
         """The recorded trials, in append order; [] for a run that has recorded none yet."""
@@ -149,3 +193,8 @@ def _template_row(space: SearchSpace) -> dict[str, Any]:
     """A row of the trials table with every column present and of its stored type."""
     spec = TrialSpec("", 0, "forward", SEED_AXIS, "", space.seed, 0.0, 0.0)
     return TrialRecord("", 0, spec, TrialOutcome("ok")).to_row(space)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__

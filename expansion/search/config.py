@@ -6,10 +6,13 @@ absolute here, before they can reach Ray workers that run in other directories.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import torch
 
 from expansion.config_values import absolute_path, as_float, as_int, optional_float
 from expansion.data import DataConfig
@@ -17,7 +20,7 @@ from expansion.errors import ConfigError
 from expansion.results.runs import space_name
 from expansion.search.coordinator import SearchSettings
 from expansion.search.dispatch import DISPATCHERS, DispatcherName
-from expansion.training.resources import trial_settings
+from expansion.training.resources import Resources, trial_settings
 from expansion.training.trial import TrialJob
 from search_spaces import get_space
 
@@ -31,6 +34,8 @@ class RunSettings:
     dispatcher: DispatcherName
     ray_address: str | None
     run_dir: Path
+    machine_cpus: int | None  # what lone trials share out (None: a cluster's trials don't)
+    retry_failed: bool  # a resume also retrains trials that diverged
 
 
 def run_settings(config: Mapping[str, Any], run_dir: Path) -> RunSettings:
@@ -66,4 +71,26 @@ def run_settings(config: Mapping[str, Any], run_dir: Path) -> RunSettings:
     if dispatcher not in DISPATCHERS:
         raise ConfigError(f"unknown dispatcher {dispatcher!r}: {' or '.join(DISPATCHERS)}")
     address = (config.get("ray") or {}).get("address")
-    return RunSettings(search, job, dispatcher, address, absolute_path(run_dir))
+    machine_cpus = config.get("machine_cpus")
+    machine_cpus = None if machine_cpus is None else as_int(machine_cpus, "machine_cpus")
+    _check_machine(job.resources, machine_cpus)
+    retry_failed = bool(config.get("retry_failed", False))
+    return RunSettings(
+        search, job, dispatcher, address, absolute_path(run_dir), machine_cpus, retry_failed
+    )
+
+
+def this_machine_cpus() -> int:
+    """The CPUs of this machine, as a new local search records them."""
+    return os.cpu_count() or 1
+
+
+def _check_machine(resources: Resources, machine_cpus: int | None) -> None:
+    """A one-line `ConfigError` for trials this machine can never run (Ray would wait forever);
+    a cluster's nodes are checked when it is joined."""
+    if machine_cpus is not None and resources.cpus > machine_cpus:
+        raise ConfigError(f"trial.cpus={resources.cpus} but this machine has {machine_cpus} CPUs")
+    if machine_cpus is not None and resources.gpus > max(torch.cuda.device_count(), 0):
+        raise ConfigError(
+            f"trial.gpus={resources.gpus:g} but this machine has {torch.cuda.device_count()} GPUs"
+        )

@@ -26,6 +26,11 @@ def format_plan(plan: Plan, search: SearchSettings, device: str) -> str:
             f"{step.label:>6}{step.trials:>8}{step.gflops:>10.3g}{format_seconds(step.seconds):>12}"
         )
     lines.append(f"about {plan.trials} trials, {format_seconds(plan.seconds)} (estimate)")
+    if plan.steps[-1].gflops < search.target_gflops:
+        lines.append(
+            f"max_steps={search.max_steps} end at about {plan.steps[-1].gflops:.3g} GFLOPs, "
+            f"short of the target: the search stops there (raise max_steps to go further)"
+        )
     return "\n".join(lines)
 
 
@@ -70,7 +75,11 @@ class Progress:
 
 
 def format_summary(
-    result: Finished, trained: Sequence[TrialRecord], seconds: float, capacity: float
+    result: Finished,
+    trained: Sequence[TrialRecord],
+    seconds: float,
+    capacity: float,
+    bad_videos: Sequence[str] = (),
 ) -> str:
     """The final model, and how much of this invocation's `seconds` its `trained` trials filled.
 
@@ -84,8 +93,12 @@ def format_summary(
         for record in trained
     )
     outside = max(seconds - filled / capacity, 0) / max(seconds, 1e-9)
-    return (
+    lines = [
         f"final: {final.trial_id} ({final.spec.axis}), {final.spec.gflops:.4g} GFLOPs, "
-        f"top-1 {100 * final.outcome.top1:.1f}% — {result.note}\n"
-        f"{len(trained)} trials in {format_seconds(seconds)}; time outside training ≈ {outside:.0%}"
-    )
+        f"top-1 {100 * final.outcome.top1:.1f}% — {result.note}",
+        f"{len(trained)} trials in {format_seconds(seconds)}; "
+        f"time outside training ≈ {outside:.0%}",
+    ]
+    if bad_videos:
+        lines.append(f"{len(bad_videos)} unreadable videos, replaced: {', '.join(bad_videos)}")
+    return "\n".join(lines)

@@ -17,6 +17,7 @@ model within the target (`sizing.contract`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -87,8 +88,10 @@ def validate(space: SearchSpace, settings: SearchSettings) -> None:
         raise SearchError("no axes to expand: give at least one")
     if len(set(settings.axes)) != len(settings.axes):
         raise SearchError(f"axes listed twice: {', '.join(settings.axes)}")
-    if not settings.target_gflops > 0:
-        raise SearchError(f"target_gflops must be positive, got {settings.target_gflops}")
+    if not 0 < settings.target_gflops < math.inf:
+        raise SearchError(
+            f"target_gflops must be positive and finite, got {settings.target_gflops}"
+        )
     seed_gflops = gflops_of(space, space.seed, settings.num_classes)
     if settings.target_gflops <= seed_gflops:
         raise SearchError(
@@ -119,6 +122,12 @@ def next_action(
         pending = tuple(spec for spec in step_trials if spec.trial_id not in done)
         if pending:
             return Train(pending, len(step_trials))
+        for spec in step_trials:
+            if done[spec.trial_id].spec.config != spec.config:
+                raise SearchError(
+                    f"the recorded trial {spec.trial_id} has another configuration than the "
+                    "search proposes for it now: the table belongs to other settings or code"
+                )
         return [done[spec.trial_id] for spec in step_trials]
 
     seed = outcome_of([_spec(space, settings, SEED_TRIAL_ID, 0, "forward", SEED_AXIS, None, None)])

@@ -1,35 +1,43 @@
 """One expansion search, end to end: plan, train step by step, record, report.
 
-`run_search(config, output_dir)` is what `python -m expansion.run` calls with Hydra's composed
+`run_search(config, output_dir)` is what `python -m expansion.run` calls with the composed
 configuration; tests call it directly. Every finished trial is in `trials.parquet` before the
-next one is looked at, so `resume=RUN_DIR` continues a killed search where it stopped.
+next one is looked at, so `resume=RUN_DIR` continues a killed search where it stopped, and one
+process at a time drives a run folder. SIGINT and SIGTERM stop the running trials and record
+nothing for them. A resume trains again the trials that failed for reasons outside them
+(a crash, unreadable data, a lost worker), and with `retry_failed=true` also those that diverged.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Mapping
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from expansion.data import ClipDataset
+from expansion.data import ClipDataset, UnreadableVideoWarning
+from expansion.data.build import collection
+from expansion.errors import DataError, Interrupted, signals_as_interrupts, stop_requested
 from expansion.results.plots import plot_frontier, plot_path
-from expansion.results.run_folder import open_run_folder
+from expansion.results.run_folder import RunLock, open_run_folder
 from expansion.results.runs import SETTINGS_YAML, load_run
-from expansion.results.store import TRIALS_CSV, TRIALS_PARQUET, ResultsStore
-from expansion.search.config import RunSettings, run_settings
+from expansion.results.store import RETIRED_TRIALS_CSV, TRIALS_CSV, TRIALS_PARQUET, ResultsStore
+from expansion.search.config import RunSettings, run_settings, this_machine_cpus
 from expansion.search.console import Progress, format_plan, format_summary
 from expansion.search.coordinator import Finished, next_action, validate
-from expansion.search.dispatch import TrialFunction, failed, open_dispatcher
+from expansion.search.dispatch import TrialFunction, cpus_per_trial, failed, open_dispatcher
 from expansion.search.plan import estimate
 from expansion.search.records import TrialOutcome, TrialRecord, TrialSpec
 from expansion.training import runtime
-from expansion.training.trial import run_trial
+from expansion.training.trial import TrialJob, run_trial
 from search_spaces.base import InputView
 
-# On resume these may change (e.g. join a cluster); everything else is the search's identity.
-RESUMABLE_OVERRIDES = ("dispatcher", "ray")
+# On resume these may change (where trials run, and whether diverged trials are tried again);
+# everything else is the search's identity.
+RESUMABLE_OVERRIDES = ("dispatcher", "ray", "retry_failed")
 
 
 def run_search(
@@ -37,8 +45,13 @@ def run_search(
     output_dir: Path,
     trial_function: TrialFunction = run_trial,
     stream: TextIO = sys.stderr,
+    overrides: Sequence[str] | None = None,
 ) -> Finished:
-    """Start a search in `output_dir` (or `config["run_dir"]`), or resume `config["resume"]`."""
+    """Start a search in `output_dir` (or `config["run_dir"]`), or resume `config["resume"]`.
+
+    `overrides` are the top-level settings the command line gave (None: every key of `config`
+    may override on resume); a resume names those it ignores.
+    """
     folder = open_run_folder(
         config,
         folder_key="run_dir",
@@ -47,11 +60,29 @@ def run_search(
         resumable=RESUMABLE_OVERRIDES,
         holds=(TRIALS_PARQUET, TRIALS_CSV),
         default=output_dir,
+        overrides=overrides,
     )
-    settings = run_settings(folder.config, folder.path)
+    config = folder.config
+    if "machine_cpus" not in config or (not folder.resumed and config["machine_cpus"] is None):
+        # Recorded at the start, so that a resume shares the CPUs out alike (runs recorded
+        # before the setting existed: what their dispatcher did).
+        local = config["dispatcher"]["name"] == "ray" or not folder.resumed
+        joins = bool((config.get("ray") or {}).get("address"))
+        config = {**config, "machine_cpus": this_machine_cpus() if local and not joins else None}
+    folder = replace(folder, config=config)
+    settings = run_settings(config, folder.path)
     validate(settings.job.space, settings.search)
-    folder.save_settings()
-    return search(settings, trial_function, stream)
+    if folder.ignored:
+        print(
+            f"resume: ignored {', '.join(folder.ignored)}: a search continues with the settings "
+            f"in its {SETTINGS_YAML}; only {', '.join(RESUMABLE_OVERRIDES)} may change",
+            file=stream,
+        )
+    with RunLock(folder.path), warnings.catch_warnings():
+        # The search names each unreadable video once itself (`_BadVideos`).
+        warnings.simplefilter("ignore", UnreadableVideoWarning)
+        folder.save_settings()
+        return search(settings, trial_function, stream)
 
 
 def search(settings: RunSettings, trial_function: TrialFunction, stream: TextIO) -> Finished:
@@ -59,8 +90,11 @@ def search(settings: RunSettings, trial_function: TrialFunction, stream: TextIO)
     started = time.perf_counter()
     job = settings.job
     space, store = job.space, ResultsStore(settings.run_dir, job.space)
-    records = store.records()
+    if (notice := store.repair()) is not None:
+        print(notice, file=stream)
+    records = _records_to_keep(store, settings, stream)
     resumed_with = len(records)
+    bad_videos = _BadVideos(settings, stream, records)
 
     def train_data(view: InputView) -> ClipDataset:
         return job.data.dataset("train", view, "train", seed=job.seed)
@@ -68,9 +102,14 @@ def search(settings: RunSettings, trial_function: TrialFunction, stream: TextIO)
     # Building both datasets checks roots, list files and labels before any trial starts: the
     # validation set here, the training set in the plan's probe, which loads clips from it.
     val_videos = len(job.data.dataset("val", space.input_view(space.seed), "val", seed=job.seed))
-    sequential = settings.dispatcher == "inline"
     plan = estimate(
-        space, settings.search, job.schedule, job.resources, train_data, val_videos, sequential
+        space,
+        settings.search,
+        job.schedule,
+        job.resources,
+        train_data,
+        val_videos,
+        sequential=settings.dispatcher == "inline",
     )
     device = runtime.device_name(runtime.pick_device(job.resources.gpus))
     print(format_plan(plan, settings.search, device), file=stream)
@@ -79,22 +118,30 @@ def search(settings: RunSettings, trial_function: TrialFunction, stream: TextIO)
     progress = Progress(plan, stream)
 
     def record(spec: TrialSpec, outcome: TrialOutcome) -> None:
+        if stop_requested():  # a library's clean-up after SIGINT/SIGTERM: not a result
+            return
         entry = TrialRecord(settings.run_dir.name, job.seed, spec, outcome)
         store.append(entry)
         records.append(entry)
         progress.trial_finished(spec, outcome)
+        bad_videos.found(spec, outcome)
 
     storage = settings.run_dir / "ray"
     try:
-        with open_dispatcher(
-            settings.dispatcher, job, trial_function, storage, settings.ray_address
-        ) as dispatcher:
+        with (
+            open_dispatcher(
+                settings.dispatcher, trial_function, storage, settings.ray_address
+            ) as dispatcher,
+            signals_as_interrupts(),  # again: Ray replaces SIGTERM's handler when it starts
+        ):
             while not isinstance(action := next_action(space, settings.search, records), Finished):
-                dispatcher.run(action.trials, record, action.step_size)
+                dispatcher.run(action.trials, _step_job(settings, action.step_size), record)
                 finished = {entry.trial_id for entry in records}
                 for spec in action.trials:  # never propose the same trial forever
                     if spec.trial_id not in finished:
                         record(spec, failed("the dispatcher returned no result for this trial"))
+    except Interrupted as stop:
+        raise Interrupted(stop.signum, f"continue with resume={settings.run_dir}") from None
     finally:
         progress.close()
     store.write_path(list(action.path))
@@ -105,5 +152,76 @@ def search(settings: RunSettings, trial_function: TrialFunction, stream: TextIO)
     # CPUs (or GPU slots) the trials could use at once.
     capacity = plan.parallel * (job.resources.gpus or job.resources.cpus)
     elapsed = time.perf_counter() - started
-    print(format_summary(action, records[resumed_with:], elapsed, capacity), file=stream)
+    summary = format_summary(action, records[resumed_with:], elapsed, capacity, bad_videos.names)
+    print(summary, file=stream)
     return action
+
+
+def _step_job(settings: RunSettings, step_size: int) -> TrialJob:
+    """The job with the threads each trial of a step of `step_size` candidates gets."""
+    resources = settings.job.resources
+    cpus = cpus_per_trial(resources, step_size, settings.machine_cpus)
+    return replace(settings.job, resources=replace(resources, cpus=cpus))
+
+
+def _records_to_keep(
+    store: ResultsStore, settings: RunSettings, stream: TextIO
+) -> list[TrialRecord]:
+    """The recorded trials, after setting aside failures that a resume trains again.
+
+    The trials of later steps are set aside with them: they followed from a step that missed a
+    candidate, and the retrained one may change what that step keeps.
+    """
+    records = store.records()
+    again = [
+        record
+        for record in records
+        if record.retried_on_resume or (settings.retry_failed and record.outcome.status == "failed")
+    ]
+    if not again:
+        return records
+    first_step = min(record.spec.step for record in again)
+    later = [record for record in records if record.spec.step > first_step]
+    store.retire([record.trial_id for record in (*again, *later)])
+    print(
+        f"training again {len(again)} trial(s) that failed before "
+        f"({', '.join(record.trial_id for record in again)}) and the {len(later)} of later "
+        f"steps; the earlier attempts are in {RETIRED_TRIALS_CSV}",
+        file=stream,
+    )
+    return store.records()
+
+
+class _BadVideos:
+    """Unreadable videos over the whole run: each named once on the console, and the run
+    stopped once more than `max_bad_share` of all its videos are unreadable."""
+
+    def __init__(self, settings: RunSettings, stream: TextIO, records: Sequence[TrialRecord]):
+        self.data = settings.job.data
+        self.total = sum(len(collection(self.data.source(split))) for split in ("train", "val"))
+        self.stream = stream
+        self.names = sorted({name for record in records for name in record.outcome.bad_videos})
+        for name in self.data.check_videos():
+            self._add(name, "the pre-flight check")
+        self._check()
+
+    def found(self, spec: TrialSpec, outcome: TrialOutcome) -> None:
+        for name in outcome.bad_videos:
+            if name not in self.names:
+                self._add(name, spec.trial_id)
+        self._check()
+
+    def _add(self, name: str, where: str) -> None:
+        self.names.append(name)
+        print(
+            f"unreadable video (replaced by another): {name} (found by {where})", file=self.stream
+        )
+
+    def _check(self) -> None:
+        total = self.total
+        if len(self.names) > self.data.max_bad_share * total:
+            shown = ", ".join(self.names[:3]) + (", …" if len(self.names) > 3 else "")
+            raise DataError(
+                f"{len(self.names)} of {total} videos are unreadable (more than "
+                f"{self.data.max_bad_share:.0%}): {shown}"
+            )

@@ -113,13 +113,17 @@ def _probe_seconds_per_clip(
 
 
 def probe_config(space: SearchSpace, settings: SearchSettings) -> Any:
-    """A real candidate near half the target: the seed grown along the axes in turn."""
-    config, index = space.seed, 0
-    while (
-        config_complexity(space, config, settings.num_classes).gflops < settings.target_gflops / 2
-    ):
-        axis = space.axes[settings.axes[index % len(settings.axes)]]
-        config, index = axis.expand(config), index + 1
+    """A real candidate near half the largest model the search will train: the seed grown along
+    the axes in turn. Bounded by `max_steps`, so a target far beyond them never builds a model
+    too large for the machine."""
+    seed = config_complexity(space, space.seed, settings.num_classes).gflops
+    reach = seed * _step_multiplier(space, settings) ** settings.max_steps
+    goal = min(settings.target_gflops, reach) / 2
+    config = space.seed
+    for index in range(settings.max_steps * len(settings.axes)):
+        if config_complexity(space, config, settings.num_classes).gflops >= goal:
+            break
+        config = space.axes[settings.axes[index % len(settings.axes)]].expand(config)
     return config
 
 

@@ -4,22 +4,22 @@ Each step's candidates are one `tune.Tuner` run. Trials get `trial.cpus` CPUs an
 GPUs (fractions share a GPU); Ray retries a trial that raised `trial.max_failures` times. Ray is
 started or joined by `expansion.training.ray_session`. On a local CPU-only instance, a step of
 fewer candidates than the machine runs at once gives each trial a share of the idle CPUs as
-torch threads (`cpus_per_trial`). Ray's own console output is kept quiet; its files go under the
-run directory.
+torch threads (`cpus_per_trial`, applied by the driver). Ray's own console output is kept quiet;
+its files go under the run directory.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, fields, replace
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
+from expansion.errors import deferred_interrupts, stop_requested
 from expansion.search.dispatch import (
     OnResult,
     TrialFunction,
-    cpus_per_trial,
     describe_error,
     describe_traceback,
     failed,
@@ -29,6 +29,7 @@ from expansion.training.ray_session import RaySession
 from expansion.training.trial import TrialJob
 
 from ray import tune  # isort: skip  (after ray_session has set Ray's switches)
+from ray.exceptions import RayActorError, WorkerCrashedError  # isort: skip
 
 FINAL = "final_outcome"
 OUTCOME_FIELDS = {field.name for field in fields(TrialOutcome)}
@@ -52,15 +53,14 @@ def _tune_trainable(
     tune.report({**asdict(outcome), FINAL: True})
 
 
-def _outcome_from(result: dict[str, Any] | None) -> TrialOutcome:
-    """The outcome a trial reported last; a trial stopped early keeps its last epoch's metrics."""
+def _outcome_from(result: dict[str, Any] | None) -> TrialOutcome | None:
+    """The outcome a trial returned, or None for one that ended without returning one."""
     result = result or {}
-    if not result.get(FINAL) and "top1" not in result:
-        return failed("the trial ended without reporting a result")
+    if not result.get(FINAL):
+        return None
     values = {name: result[name] for name in OUTCOME_FIELDS if name in result}
     values["epoch_top1"] = tuple(values.get("epoch_top1", ()))
-    if not result.get(FINAL):
-        values["status"] = "stopped"
+    values["bad_videos"] = tuple(values.get("bad_videos", ()))
     return TrialOutcome(**values)
 
 
@@ -72,43 +72,54 @@ class _RecordEachTrial(tune.Callback):
         self.on_result = on_result
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        spec = self.specs[trial.config["trial_id"]]
-        self.on_result(spec, _outcome_from(trial.last_result))
+        # A trial that ended without returning (stopped, interrupted) has no result: the
+        # driver decides what that means.
+        outcome = _outcome_from(trial.last_result)
+        if outcome is not None:
+            self.on_result(self.specs[trial.config["trial_id"]], outcome)
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         spec = self.specs[trial.config["trial_id"]]
         last = trial.last_result or {}
         if last.get("error"):
-            self.on_result(spec, failed(last["error"], last.get("traceback", "")))
+            kind = "error" if last.get("traceback") else "data"
+            self.on_result(spec, failed(last["error"], last.get("traceback", ""), kind))
             return
         error = trial.get_pickled_error()
-        self.on_result(
-            spec, failed(error.__cause__ or error) if error else failed("the trial crashed")
-        )
+        if error is None or isinstance(error, RayActorError | WorkerCrashedError):
+            reason = describe_error(error) if error else "the trial's worker ended"
+            self.on_result(spec, failed(reason, failure="lost"))
+            return
+        self.on_result(spec, failed(error.__cause__ or error))
+
+
+class _StopOnSignal(tune.Stopper):
+    """Stops every trial once SIGINT or SIGTERM asked the search to stop."""
+
+    def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
+        return stop_requested()
+
+    def stop_all(self) -> bool:
+        return stop_requested()
 
 
 class RayDispatcher:
     """Runs each batch of candidates as one Ray Tune experiment, inside a `ray_session`."""
 
-    def __init__(
-        self, job: TrialJob, storage: Path, session: RaySession, trial_function: TrialFunction
-    ) -> None:
-        self.job = job
+    def __init__(self, storage: Path, session: RaySession, trial_function: TrialFunction) -> None:
         self.storage = storage.resolve()
+        self.session = session
         self.trial_function = trial_function
-        # The machine's CPUs are this search's only on a Ray instance it started itself.
-        self.local_cpus = session.local_cpus
 
-    def run(self, trials: Sequence[TrialSpec], on_result: OnResult, step_size: int) -> None:
+    def run(self, trials: Sequence[TrialSpec], job: TrialJob, on_result: OnResult) -> None:
         specs = {spec.trial_id: spec for spec in trials}
-        resources = self.job.resources
-        cpus = cpus_per_trial(resources, step_size, self.local_cpus)
-        job = replace(self.job, resources=replace(resources, cpus=cpus))
+        resources = job.resources
+        self.session.check_fits(resources.cpus, resources.gpus)
         trainable = tune.with_resources(
             tune.with_parameters(
                 _tune_trainable, specs=specs, job=job, trial_function=self.trial_function
             ),
-            {"cpu": cpus, "gpu": resources.gpus},
+            {"cpu": resources.cpus, "gpu": resources.gpus},
         )
         tuner = tune.Tuner(
             trainable,
@@ -119,7 +130,9 @@ class RayDispatcher:
                 verbose=0,
                 failure_config=tune.FailureConfig(max_failures=resources.max_failures),
                 callbacks=[_RecordEachTrial(specs, on_result)],
+                stop=_StopOnSignal(),
                 checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
             ),
         )
-        tuner.fit()
+        with deferred_interrupts():  # Ctrl-C stops the trials through the stopper below
+            tuner.fit()

@@ -14,6 +14,11 @@ from search_spaces.base import SearchSpace
 
 Phase = Literal["forward", "contract"]
 Status = Literal["ok", "failed", "stopped"]
+# Why a trial failed. `diverged` (its loss became NaN) is the trial's own, deterministic result:
+# the same seed gives it again. The others come from outside the candidate (a crash or a bug,
+# data that could not be read, a worker that was lost) and are trained again on resume.
+Failure = Literal["", "diverged", "error", "data", "lost"]
+RETRIED_ON_RESUME: frozenset[str] = frozenset({"error", "data", "lost"})
 SEED_AXIS = "seed"
 
 
@@ -49,6 +54,8 @@ class TrialOutcome:
     threads: int = 0  # CPU threads the trial trained with
     gpus: float = 0.0  # its share of a GPU (0: the CPU)
     traceback: str = ""  # of an exception that was not a user's error (a bug, a crash)
+    failure: Failure = ""
+    bad_videos: tuple[str, ...] = field(default=())  # videos the trial could not read
 
 
 @dataclass(frozen=True)
@@ -65,6 +72,11 @@ class TrialRecord:
         return self.spec.trial_id
 
     @property
+    def retried_on_resume(self) -> bool:
+        """Whether a resume trains this failed trial again (its failure came from outside)."""
+        return self.outcome.status == "failed" and self.outcome.failure in RETRIED_ON_RESUME
+
+    @property
     def usable(self) -> bool:
         """Whether the trial measured an accuracy the search may select on."""
         return self.outcome.status in ("ok", "stopped") and self.outcome.top1 == self.outcome.top1
@@ -74,6 +86,7 @@ class TrialRecord:
         spec, outcome = self.spec, self.outcome
         outcome_values = asdict(outcome)
         outcome_values["epoch_top1"] = " ".join(f"{value:.6g}" for value in outcome.epoch_top1)
+        outcome_values["bad_videos"] = "\n".join(outcome.bad_videos)
         return {
             "run_id": self.run_id,
             "trial_id": spec.trial_id,
@@ -111,6 +124,8 @@ class TrialRecord:
         values["threads"] = int(values.get("threads", 0))
         history = _text(values.get("epoch_top1", ""))
         values["epoch_top1"] = tuple(float(value) for value in history.split())
+        values["failure"] = _text(values.get("failure", ""))
+        values["bad_videos"] = tuple(_text(values.get("bad_videos", "")).splitlines())
         return cls(str(row["run_id"]), int(row["seed"]), spec, TrialOutcome(**values))
 
 

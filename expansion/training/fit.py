@@ -35,7 +35,7 @@ from tqdm import tqdm
 from expansion.data import DataConfig
 from expansion.data.datasets import ClipDataset
 from expansion.data.sampling import SINGLE_VIEW
-from expansion.errors import ConfigError
+from expansion.errors import CheckpointError, ConfigError
 from expansion.results.checkpoints import load_checkpoint, save_checkpoint
 from expansion.training import runtime
 from expansion.training.loaders import sharded_train_loader
@@ -119,12 +119,21 @@ def _seed(seed: int, epoch: int, rank: int) -> int:
     return int(np.random.SeedSequence([seed, epoch, rank]).generate_state(1)[0])
 
 
-def _starting_point(plan: TrainPlan) -> tuple[nn.Module, int, dict[str, Any] | None]:
-    """The model, the number of epochs done and the optimiser state to continue from."""
+def _starting_point(
+    plan: TrainPlan, stream: TextIO
+) -> tuple[nn.Module, int, dict[str, Any] | None]:
+    """The model, the number of epochs done and the optimiser state to continue from.
+
+    The newest readable epoch checkpoint wins; one that cannot be read (truncated by a full disk,
+    damaged in a copy) is named and the one before it is used.
+    """
     dropout, classes = plan.recipe.schedule.dropout, plan.data.num_classes
-    latest = latest_checkpoint(plan.out_dir)
-    if latest is not None:
-        loaded = load_checkpoint(latest, plan.space, plan.config, classes, dropout)
+    for path in sorted((plan.out_dir / CHECKPOINTS).glob("epoch_*.pt"), reverse=True):
+        try:
+            loaded = load_checkpoint(path, plan.space, plan.config, classes, dropout)
+        except CheckpointError as error:
+            print(f"skipping an unreadable checkpoint: {error}", file=stream)
+            continue
         return loaded.model, int(loaded.extra["epoch"]), loaded.extra["optimizer"]
     if plan.init_checkpoint is not None:
         loaded = load_checkpoint(plan.init_checkpoint, plan.space, plan.config, classes, dropout)
@@ -194,7 +203,7 @@ def train_worker(
     """
     schedule = plan.recipe.schedule
     with runtime.seeded_run(plan.seed, plan.recipe.resources.cpus, device):
-        model, done, optimizer_state = _starting_point(plan)
+        model, done, optimizer_state = _starting_point(plan, stream)
         model = runtime.prepare_model(model, device)
         optimizer = build_sgd(model, schedule.momentum, schedule.nesterov, schedule.weight_decay)
         if optimizer_state is not None:

@@ -16,8 +16,10 @@ from expansion.errors import ConfigError
 
 # No auth token file in the home folder; workers' prints reach the console once (Ray Train's
 # print patch would add a logged copy); no cloud preemption watcher; Tune's legacy console
-# reporter, quiet with verbose=0; log lines not folded together.
+# reporter, quiet with verbose=0; log lines not folded together; Tune leaves SIGINT to the
+# caller (its own handler would end a run "gracefully", as if the interrupted trials had ended).
 for _name, _value in (
+    ("TUNE_DISABLE_SIGINT_HANDLER", "1"),
     ("RAY_AUTH_MODE", "disabled"),
     ("RAY_TRAIN_ENABLE_PRINT_PATCH", "0"),
     ("RAY_TRAIN_ENABLE_PREEMPTION_WATCHER", "0"),
@@ -31,10 +33,25 @@ import ray  # noqa: E402  (after the switches above)
 
 @dataclass(frozen=True)
 class RaySession:
-    """What the caller may rely on: whether it owns the instance, and its CPUs if local."""
+    """The instance in use: whether this process started it, and the most CPUs and GPUs one
+    of its nodes offers (a task never spans nodes)."""
 
     started: bool
-    local_cpus: int | None  # the machine's CPUs when this process started a local instance
+    node_cpus: float
+    node_gpus: float
+
+    def check_fits(self, cpus: float, gpus: float) -> None:
+        """A one-line `ConfigError` when no node can ever give a task `cpus` and `gpus`: Ray
+        would wait for it forever."""
+        for kind, asked, offered in (
+            ("cpus", cpus, self.node_cpus),
+            ("gpus", gpus, self.node_gpus),
+        ):
+            if asked > offered:
+                raise ConfigError(
+                    f"trial.{kind}={asked:g} but the largest node of the Ray cluster offers "
+                    f"{offered:g}"
+                )
 
 
 @contextmanager
@@ -59,10 +76,12 @@ def ray_session(address: str | None, log_to_driver: bool = False) -> Iterator[Ra
         except ConnectionError as error:
             reason = str(error).splitlines()[0]
             raise ConfigError(f"ray.address={address}: cannot join a cluster ({reason})") from None
-    local = started and address is None
-    cpus = max(1, int(ray.cluster_resources().get("CPU", 1))) if local else None
+    nodes = [node.get("Resources", {}) for node in ray.nodes() if node.get("Alive")]
+    most = {
+        kind: max((node.get(kind, 0.0) for node in nodes), default=0.0) for kind in ("CPU", "GPU")
+    }
     try:
-        yield RaySession(started, cpus)
+        yield RaySession(started, most["CPU"], most["GPU"])
     finally:
         if started:
             ray.shutdown()

@@ -8,11 +8,13 @@ back as a failed outcome.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from expansion.data import DataConfig
+from expansion.data.errors import UnreadableVideoWarning
 from expansion.data.sampling import SINGLE_VIEW
 from expansion.errors import ConfigError
 from expansion.search.records import TrialOutcome, TrialSpec
@@ -49,12 +51,14 @@ def run_trial(spec: TrialSpec, job: TrialJob, report: Report | None = None) -> T
     After every epoch `report` receives `epoch` (from 1), validation `top1`, `top5` and `loss`
     (centre view; after the last epoch, the final `test_views`), `train_loss`, `lr`, and the
     outcome fields so far (`epochs`, `epoch_top1`, `wall_s`, `clips_per_s`, `peak_memory_mb`,
-    `device`, `threads`, `gpus`), enough to rebuild an outcome if a scheduler stops the trial early.
+    `device`, `threads`, `gpus`, `bad_videos`).
     """
     settings, threads = job.schedule, job.resources.cpus
     device = runtime.pick_device(job.resources.gpus)
     start = time.perf_counter()
-    with runtime.seeded_run(job.seed, threads, device):
+    # Unreadable videos come back in the outcome (`bad_videos`), so no warning repeats them.
+    with runtime.seeded_run(job.seed, threads, device), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnreadableVideoWarning)
         runtime.reset_peak_memory(device)
         view = job.space.input_view(spec.config)
         model = job.space.build(spec.config, job.data.num_classes, settings.dropout)
@@ -72,6 +76,7 @@ def run_trial(spec: TrialSpec, job: TrialJob, report: Report | None = None) -> T
             views: job.data.dataset("val", view, "val", test_views=views, seed=job.seed)
             for views in {SINGLE_VIEW, final_views}
         }
+        datasets = [train_set, *val_sets.values()]
         device_name = runtime.device_name(device)
         history: list[float] = []
         train_seconds, train_clips = 0.0, 0
@@ -87,6 +92,9 @@ def run_trial(spec: TrialSpec, job: TrialJob, report: Report | None = None) -> T
                 "device": device_name,
                 "threads": threads,
                 "gpus": job.resources.gpus,
+                "bad_videos": tuple(
+                    sorted({name for data in datasets for name in data.failures()})
+                ),
             }
 
         for epoch in range(settings.epochs):
@@ -104,7 +112,8 @@ def run_trial(spec: TrialSpec, job: TrialJob, report: Report | None = None) -> T
                     model, loader, optimizer, schedule, epoch, device, settings.micro_batch_size
                 )
             except NonFiniteLoss as error:
-                return TrialOutcome(status="failed", error=str(error), **outcome_fields())
+                fields = outcome_fields()
+                return TrialOutcome("failed", error=str(error), failure="diverged", **fields)
             train_seconds += stats.seconds
             train_clips += stats.clips
             last = epoch == settings.epochs - 1

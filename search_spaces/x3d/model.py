@@ -50,6 +50,14 @@ class X3DConfig:
                 raise ConfigError(f"X3DConfig.{field.name} must be positive, got {value!r}")
         if not float(self.frames).is_integer() or not float(self.crop).is_integer():
             raise ConfigError(f"X3DConfig frames and crop must be whole numbers: {self}")
+        # One spelling per value, however it was read back (a table stores 32 as 32.0): whole
+        # numbers as ints for frames, crop and stride, factors as floats.
+        object.__setattr__(self, "frames", int(self.frames))
+        object.__setattr__(self, "crop", int(self.crop))
+        stride = float(self.stride)
+        object.__setattr__(self, "stride", int(stride) if stride.is_integer() else stride)
+        for name in ("width_factor", "bottleneck_factor", "depth_factor"):
+            object.__setattr__(self, name, float(getattr(self, name)))
 
 
 def round_width(width: float, multiplier: float, min_width: int = 8, divisor: int = 8) -> int:

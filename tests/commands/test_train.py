@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -188,3 +189,17 @@ def test_bad_input_is_one_line_value_error(
         train(settings(*run_args(arch, tmp_path / "run"), *args), io.StringIO())
     assert "\n" not in str(error.value)
     assert not (tmp_path / "run").exists()
+
+
+def test_resume_falls_back_to_the_previous_checkpoint(uninterrupted: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(uninterrupted, run)
+    for name in ("final.json", "final.pt"):
+        (run / name).unlink()
+    newest = run / "checkpoints" / f"epoch_{EPOCHS:04d}.pt"
+    newest.write_bytes(newest.read_bytes()[:1000])  # torn by a full disk or a bad copy
+    stream = io.StringIO()
+    final = train(settings(f"resume={run}"), stream)
+    assert f"skipping an unreadable checkpoint: {newest}" in stream.getvalue()
+    assert f"resuming after epoch {EPOCHS - 1} of {EPOCHS}" in stream.getvalue()
+    assert final == json.loads((uninterrupted / "final.json").read_text())

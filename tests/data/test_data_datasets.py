@@ -1,5 +1,7 @@
 """List files, folder layouts, bad data and DataLoader workers."""
 
+import tempfile
+import threading
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -9,7 +11,20 @@ import torch
 from index_videos import frame_indices
 from torch.utils.data import DataLoader
 
-from expansion.data import DataError, FolderSource, ListFileSource, TestViews, build_dataset
+from expansion.data import (
+    DataError,
+    FolderSource,
+    ListFileSource,
+    SyntheticSpec,
+    TestViews,
+    UnreadableVideoWarning,
+    build_dataset,
+    check_videos,
+)
+from expansion.data.build import collection
+from expansion.data.failures import FailureLedger
+from expansion.data.synthetic import SyntheticVideos
+from expansion.data.video import VideoFile
 from search_spaces.base import InputView
 
 VIEW = InputView(frames=4, stride=2, crop=32)
@@ -52,6 +67,26 @@ def test_bad_list_lines_name_file_and_line(tmp_path: Path, line: str, problem: s
         build_dataset(ListFileSource(list_file, tmp_path, num_classes=3), VIEW)
 
 
+def test_a_byte_order_mark_is_not_part_of_the_first_path(tmp_path: Path) -> None:
+    list_file = tmp_path / "train.csv"
+    list_file.write_bytes("\ufeffvideos/a.mp4 0\nvideos/b.mp4 1\n".encode())
+    videos = collection(ListFileSource(list_file, tmp_path))
+    expected = [str(tmp_path / "videos" / f"{n}.mp4") for n in "ab"]
+    assert [videos.name(i) for i in range(2)] == expected
+
+
+@pytest.mark.parametrize(
+    ("content", "line"),
+    [(b"videos/a.mp4 0\nvid\xe9os/b.mp4 1\n", 2), (b"\xef\xbb\xbfvideos/\xff.mp4 0\n", 1)],
+)
+def test_a_list_file_not_in_utf8_names_file_and_line(
+    tmp_path: Path, content: bytes, line: int
+) -> None:
+    (tmp_path / "train.csv").write_bytes(content)
+    with pytest.raises(DataError, match=rf"^\S*train.csv:{line}: not UTF-8 text"):
+        build_dataset(ListFileSource(tmp_path / "train.csv", tmp_path), VIEW)
+
+
 def test_empty_and_missing_sources_are_one_line_errors(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="lists no videos"):
         build_dataset(ListFileSource(write_list(tmp_path, [""]), tmp_path), VIEW)
@@ -92,6 +127,19 @@ def test_bad_videos_are_replaced_warned_and_counted(
     assert torch.equal(again[0], clip) and again[2] == video  # the replacement is deterministic
 
 
+def test_unreadable_videos_warn_in_their_own_category(
+    make_video: Callable[..., Path], tmp_path: Path
+) -> None:
+    dataset = damaged_dataset(make_video, tmp_path, share=0.1)
+    with pytest.warns(UnreadableVideoWarning, match=r"garbage\.mp4"):
+        dataset[3]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.filterwarnings("ignore", category=UnreadableVideoWarning)
+        dataset[4]  # callers can silence them and nothing else
+    assert len(dataset.failures()) == 2
+
+
 def test_too_many_bad_videos_stop_with_their_names(
     make_video: Callable[..., Path], tmp_path: Path
 ) -> None:
@@ -102,11 +150,56 @@ def test_too_many_bad_videos_stop_with_their_names(
             dataset[4]
 
 
-def test_validate_finds_every_bad_video(make_video: Callable[..., Path], tmp_path: Path) -> None:
+def test_check_videos_finds_every_bad_video(
+    make_video: Callable[..., Path], tmp_path: Path
+) -> None:
     dataset = damaged_dataset(make_video, tmp_path, share=0.5)
-    with pytest.warns(UserWarning):
-        failed = dataset.validate()
+    with pytest.warns(UnreadableVideoWarning) as warned:
+        failed = check_videos(dataset, 0.5, workers=2)
     assert [Path(f).name for f in failed] == ["garbage.mp4", "cut.mp4", "gone.mp4"]
+    assert [str(w.message).split(" (")[0] for w in warned] == [
+        f"unreadable video: {name}" for name in failed
+    ]
+    with pytest.warns(UnreadableVideoWarning):
+        assert check_videos(dataset.videos, 0.5, workers=2) == failed
+    named = r"^3 of 33 videos .* 5%\): .*garbage.mp4, .*cut.mp4, .*gone.mp4$"
+    with pytest.raises(DataError, match=named):
+        check_videos(dataset, 0.05)
+
+
+class WaitingVideos:
+    """Index videos that open only once `parties` of them are opening at the same time."""
+
+    num_classes = 1
+
+    def __init__(self, path: Path, count: int, parties: int) -> None:
+        self.path, self.count = path, count
+        self.barrier = threading.Barrier(parties, timeout=10)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def label(self, index: int) -> int:
+        return 0
+
+    def name(self, index: int) -> str:
+        return f"{self.path}#{index}"
+
+    def open(self, index: int) -> VideoFile:
+        self.barrier.wait()  # BrokenBarrierError (not a read error) if the reads are sequential
+        return VideoFile(self.path)
+
+
+def test_check_videos_reads_in_parallel(make_video: Callable[..., Path]) -> None:
+    videos = WaitingVideos(make_video("a.mp4", 20), count=6, parties=3)
+    assert check_videos(videos, 0.0, workers=3) == []
+
+
+def test_check_videos_skips_synthetic_videos(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(SyntheticVideos, "open", lambda self, index: pytest.fail("opened"))
+    spec = SyntheticSpec(num_videos=6)
+    assert check_videos(build_dataset(spec, VIEW), 0.0) == []
+    assert check_videos(collection(spec), 0.0) == []
 
 
 def test_dataloader_with_two_workers_counts_failures_of_workers(
@@ -122,6 +215,15 @@ def test_dataloader_with_two_workers_counts_failures_of_workers(
     assert again == [frame_indices(clip) for clip in batches[0][0]]
 
 
+def test_a_spawned_process_records_failures_in_the_same_ledger() -> None:
+    ledger = FailureLedger(5)
+    ledger.record(1)
+    child = torch.multiprocessing.get_context("spawn").Process(target=ledger.record, args=(3,))
+    child.start()
+    child.join(timeout=120)
+    assert child.exitcode == 0 and ledger.failed() == [1, 3]
+
+
 def test_test_mode_dataloader_maps_items_to_views(
     make_video: Callable[..., Path], tmp_path: Path
 ) -> None:
@@ -132,3 +234,17 @@ def test_test_mode_dataloader_maps_items_to_views(
     videos = torch.cat([b[2] for b in DataLoader(dataset, batch_size=5, num_workers=2)])
     assert videos.tolist() == [0] * 6 + [1] * 6
     assert [dataset.view_of(i).video for i in range(12)] == videos.tolist()
+
+
+def test_datasets_leave_no_files_in_the_temp_folder(
+    make_video: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    damaged = damaged_dataset(make_video, tmp_path, share=0.1)
+    synthetic = build_dataset(SyntheticSpec(num_videos=6), VIEW, "val")
+    with pytest.warns(UserWarning):
+        damaged[3]
+    list(DataLoader(damaged, batch_size=11, num_workers=2))  # workers warn on their own stderr
+    assert synthetic[0][0].shape == (3, 4, 32, 32) and len(damaged.failures()) == 3
+    assert list((tmp_path / "tmp").iterdir()) == []

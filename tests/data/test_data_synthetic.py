@@ -1,9 +1,11 @@
 """The built-in synthetic dataset: determinism, geometry, cues, and the exporter."""
 
+import re
 from pathlib import Path
 
 import av
 import numpy as np
+import pytest
 import torch
 
 from expansion.data import CLASSES, ListFileSource, SyntheticSpec, build_dataset
@@ -87,3 +89,35 @@ def test_export_writes_h264_files_and_readable_list_files(tmp_path: Path) -> Non
     dataset = build_dataset(ListFileSource(tmp_path / "train.csv", tmp_path, 6), VIEW)
     assert [dataset[i][1] for i in range(2)] == [0, 1]
     assert dataset.failures() == []
+
+
+@pytest.mark.parametrize(
+    ("out", "counts", "problem"),
+    [
+        ("out", (0, 0), "--num-train and --num-val are both 0: nothing to export"),
+        ("out", (-1, 1), "--num-train -1: a number of videos cannot be negative"),
+        ("out", (1, -2), "--num-val -2: a number of videos cannot be negative"),
+        ("file.txt", (1, 1), r"--out \S*file.txt: cannot create the folder \(File exists\)"),
+    ],
+)
+def test_export_errors_are_one_line_and_exit_2(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    out: str,
+    counts: tuple[int, int],
+    problem: str,
+) -> None:
+    (tmp_path / "file.txt").write_text("not a folder")
+    sizes = ["--num-train", str(counts[0]), "--num-val", str(counts[1])]
+    with pytest.raises(SystemExit) as exit:
+        main(["--out", str(tmp_path / out), "--jobs", "1", *sizes])
+    assert exit.value.code == 2
+    err = capsys.readouterr().err
+    assert re.fullmatch(rf"python -m expansion.data.synthetic: error: {problem}\n", err)
+    assert not (tmp_path / "out").exists()
+
+
+def test_export_of_one_empty_split_writes_only_the_other(tmp_path: Path) -> None:
+    main(["--out", str(tmp_path), "--num-train", "0", "--num-val", "1", "--jobs", "1"])
+    assert (tmp_path / "val.csv").read_text() == "val/000000.mp4 0\n"
+    assert not (tmp_path / "train.csv").exists()

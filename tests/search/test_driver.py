@@ -115,12 +115,12 @@ def test_search_through_ray_records_results_and_failures(tmp_path: Path) -> None
 
 def test_a_step_of_few_trials_shares_out_an_idle_local_machine() -> None:
     trial = Resources()
-    assert cpus_per_trial(trial, step_size=1, local_cpus=2) == 2  # the seed on 2 cores
-    assert cpus_per_trial(trial, step_size=6, local_cpus=2) == 1
-    assert cpus_per_trial(trial, step_size=3, local_cpus=16) == 5
-    assert cpus_per_trial(replace(trial, cpus=4), step_size=6, local_cpus=16) == 4
-    assert cpus_per_trial(trial, step_size=1, local_cpus=None) == 1  # a cluster: as configured
-    assert cpus_per_trial(replace(trial, gpus=0.5), step_size=1, local_cpus=16) == 1
+    assert cpus_per_trial(trial, step_size=1, machine_cpus=2) == 2  # the seed on 2 cores
+    assert cpus_per_trial(trial, step_size=6, machine_cpus=2) == 1
+    assert cpus_per_trial(trial, step_size=3, machine_cpus=16) == 5
+    assert cpus_per_trial(replace(trial, cpus=4), step_size=6, machine_cpus=16) == 4
+    assert cpus_per_trial(trial, step_size=1, machine_cpus=None) == 1  # a cluster: as configured
+    assert cpus_per_trial(replace(trial, gpus=0.5), step_size=1, machine_cpus=16) == 1
 
 
 def _raylets() -> set[str]:
@@ -250,7 +250,7 @@ def test_a_bug_exits_1_with_its_traceback_and_a_user_error_2_with_one_line(
         "def bug(spec, job, report=None):\n"
         "    return TrialOutcome('ok', top1=1 / 0)\n"
         "hydra_command('expansion.run', 'config',\n"
-        "    lambda settings: run_search(settings, Path('.'), trial_function=bug))()\n"
+        "    lambda settings, _: run_search(settings, Path('.'), trial_function=bug))()\n"
     )
     runs = []
     for target in ("0.05", "0.001"):  # a bug in every trial; a target below the seed's

@@ -9,9 +9,10 @@ import yaml
 from hydra_configs import CONF
 
 from expansion.data import ClipDataset, SyntheticSpec, build_dataset
+from expansion.search.complexity import config_complexity
 from expansion.search.console import format_plan
 from expansion.search.coordinator import SearchSettings
-from expansion.search.plan import _step_multiplier, estimate
+from expansion.search.plan import _step_multiplier, estimate, probe_config
 from expansion.training.resources import trial_settings
 from search_spaces.base import InputView
 from search_spaces.x3d import AXES, X3D_SPACE
@@ -71,3 +72,12 @@ def test_a_target_under_twice_the_seed_probes_the_seed_alone() -> None:
     plan = estimate(X3D_SPACE, settings, SMOKE, RESOURCES, synthetic_train, val_videos=12)
     assert [step.label for step in plan.steps] == ["seed", "1", "contr."]
     assert plan.train_seconds[1] == 0.0 and plan.seconds > 0
+
+
+def test_a_target_far_beyond_max_steps_probes_a_model_the_steps_reach() -> None:
+    far = replace(SETTINGS, target_gflops=1e6, max_steps=4)
+    probed = config_complexity(X3D_SPACE, probe_config(X3D_SPACE, far), 12).gflops
+    assert probed <= 0.0199 * 2**4  # about half of what 4 steps of 2× reach, not of 1e6
+    plan = estimate(X3D_SPACE, far, SMOKE, RESOURCES, synthetic_train, val_videos=12)
+    assert [step.label for step in plan.steps] == ["seed", "1", "2", "3", "4"]
+    assert "short of the target: the search stops there" in format_plan(plan, far, "cpu")
