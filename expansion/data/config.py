@@ -80,17 +80,17 @@ class DataConfig:
         )
 
     def check_videos(self, workers: int = WORKERS) -> list[str]:
-        """The unreadable videos of both splits (none checked without `validate`).
+        """The unreadable videos of both splits (no video is opened without `validate`).
 
         Meant for before the first trial: more than `max_bad_share` of a split unreadable raises
         a `DataError` then rather than during training (see `preflight.check_videos`).
         """
+        # Reading the lists and folders checks roots, list files and labels even without it.
+        videos = [collection(self.source(split)) for split in SPLITS]
         if not self.validate:
             return []
         return [
-            name
-            for split in SPLITS
-            for name in check_videos(collection(self.source(split)), self.max_bad_share, workers)
+            name for split in videos for name in check_videos(split, self.max_bad_share, workers)
         ]
 
 

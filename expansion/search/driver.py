@@ -28,7 +28,13 @@ from expansion.results.store import RETIRED_TRIALS_CSV, TRIALS_CSV, TRIALS_PARQU
 from expansion.search.config import RunSettings, run_settings, this_machine_cpus
 from expansion.search.console import Progress, format_plan, format_summary
 from expansion.search.coordinator import Finished, next_action, validate
-from expansion.search.dispatch import TrialFunction, cpus_per_trial, failed, open_dispatcher
+from expansion.search.dispatch import (
+    Dispatcher,
+    TrialFunction,
+    cpus_per_trial,
+    failed,
+    open_dispatcher,
+)
 from expansion.search.plan import estimate
 from expansion.search.records import TrialOutcome, TrialRecord, TrialSpec
 from expansion.training import runtime
@@ -78,15 +84,33 @@ def run_search(
             f"in its {SETTINGS_YAML}; only {', '.join(RESUMABLE_OVERRIDES)} may change",
             file=stream,
         )
-    with RunLock(folder.path), warnings.catch_warnings():
+    storage = settings.run_dir / "ray"
+    with (
+        warnings.catch_warnings(),
+        open_dispatcher(
+            settings.dispatcher, trial_function, storage, settings.ray_address
+        ) as dispatcher,
+    ):
         # The search names each unreadable video once itself (`_BadVideos`).
         warnings.simplefilter("ignore", UnreadableVideoWarning)
-        folder.save_settings()
-        return search(settings, trial_function, stream)
+        # Lists, folders and (data.validate) every video are read, and a cluster joined, before
+        # anything is written.
+        unreadable = settings.job.data.check_videos()
+        with RunLock(folder.path):
+            folder.save_settings()
+            return search(settings, dispatcher, stream, unreadable)
 
 
-def search(settings: RunSettings, trial_function: TrialFunction, stream: TextIO) -> Finished:
-    """Train candidates until the coordinator is done; write the path, final model and plots."""
+def search(
+    settings: RunSettings,
+    dispatcher: Dispatcher,
+    stream: TextIO,
+    unreadable: Sequence[str] = (),
+) -> Finished:
+    """Train candidates until the coordinator is done; write the path, final model and plots.
+
+    `unreadable` are the videos the pre-flight check could not read.
+    """
     started = time.perf_counter()
     job = settings.job
     space, store = job.space, ResultsStore(settings.run_dir, job.space)
@@ -94,7 +118,7 @@ def search(settings: RunSettings, trial_function: TrialFunction, stream: TextIO)
         print(notice, file=stream)
     records = _records_to_keep(store, settings, stream)
     resumed_with = len(records)
-    bad_videos = _BadVideos(settings, stream, records)
+    bad_videos = _BadVideos(settings, stream, records, unreadable)
 
     def train_data(view: InputView) -> ClipDataset:
         return job.data.dataset("train", view, "train", seed=job.seed)
@@ -126,14 +150,8 @@ def search(settings: RunSettings, trial_function: TrialFunction, stream: TextIO)
         progress.trial_finished(spec, outcome)
         bad_videos.found(spec, outcome)
 
-    storage = settings.run_dir / "ray"
     try:
-        with (
-            open_dispatcher(
-                settings.dispatcher, trial_function, storage, settings.ray_address
-            ) as dispatcher,
-            signals_as_interrupts(),  # again: Ray replaces SIGTERM's handler when it starts
-        ):
+        with signals_as_interrupts():  # after Ray, which replaces SIGTERM's handler when it starts
             while not isinstance(action := next_action(space, settings.search, records), Finished):
                 dispatcher.run(action.trials, _step_job(settings, action.step_size), record)
                 finished = {entry.trial_id for entry in records}
@@ -196,13 +214,20 @@ class _BadVideos:
     """Unreadable videos over the whole run: each named once on the console, and the run
     stopped once more than `max_bad_share` of all its videos are unreadable."""
 
-    def __init__(self, settings: RunSettings, stream: TextIO, records: Sequence[TrialRecord]):
+    def __init__(
+        self,
+        settings: RunSettings,
+        stream: TextIO,
+        records: Sequence[TrialRecord],
+        unreadable: Sequence[str],
+    ) -> None:
         self.data = settings.job.data
         self.total = sum(len(collection(self.data.source(split))) for split in ("train", "val"))
         self.stream = stream
         self.names = sorted({name for record in records for name in record.outcome.bad_videos})
-        for name in self.data.check_videos():
-            self._add(name, "the pre-flight check")
+        for name in unreadable:
+            if name not in self.names:
+                self._add(name, "the pre-flight check")
         self._check()
 
     def found(self, spec: TrialSpec, outcome: TrialOutcome) -> None:

@@ -20,6 +20,7 @@ from expansion.training.runtime import pick_device
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = ["trial=smoke", "data.num_train=24", "data.num_val=12", "target_gflops=0.05"]
+KINETICS_NOWHERE = ["data=kinetics", "data.root=/no", "data.train_list=/t", "data.val_list=/v"]
 
 
 def one_line_exit_2(command: str, *args: str) -> str:
@@ -57,8 +58,12 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ([*SMALL, "trial.cpus=64"], "trial.cpus=64 but this machine has"),
         ([*SMALL, "data.num_train=abc"], "data.num_train: expected a whole number, got 'abc'"),
         ([*SMALL, "axes=spatial", "selection_margin=x"], "selection_margin: expected a number"),
+        (
+            ["target_gflops=0.05", *KINETICS_NOWHERE],
+            "data root /no does not exist",
+        ),
     ],
-    ids=["hydra-group", "hydra-key", "not-a-number", "infinite", "cpus", "count", "margin"],
+    ids=["hydra-group", "hydra-key", "not-a-number", "infinite", "cpus", "count", "margin", "root"],
 )
 def test_search_settings(tmp_path: Path, args: list[str], message: str) -> None:
     assert message in one_line_exit_2("run", *args, f"run_dir={tmp_path / 'run'}")
