@@ -13,6 +13,8 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from expansion.errors import ConfigError
 
 MISSING = "???"  # Hydra's mark of a value the user must give
@@ -75,3 +77,17 @@ def dataclass_values(cls: type, values: Mapping[str, Any], where: str) -> dict[s
             value = as_float(value, name)
         typed[key] = value
     return typed
+
+
+def read_yaml_mapping(path: Path) -> dict[str, Any] | None:
+    """The mapping a YAML settings file holds; None when there is no file; a `ConfigError`
+    naming the file when it is not valid YAML or not a mapping."""
+    if not path.exists():
+        return None
+    try:
+        document = yaml.safe_load(path.read_text())
+    except yaml.YAMLError:
+        raise ConfigError(f"{path} is not valid YAML") from None
+    if not isinstance(document, dict):
+        raise ConfigError(f"{path} does not hold a mapping")
+    return document

@@ -7,6 +7,14 @@ from typing import Any
 from expansion.cli import CONFIG_DIR, compose_settings
 
 CONF = CONFIG_DIR
+# A whole search in seconds: the smoke schedule, a few tiny videos, three axes, two steps.
+SMALL_SEARCH = [
+    "trial=smoke",
+    "data.num_train=24",
+    "data.num_val=12",
+    "target_gflops=0.05",
+    "axes=[spatial,depth,frame_rate]",
+]
 
 
 def compose_config(name: str, *overrides: str) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from expansion.config_values import absolute_path
+from expansion.config_values import absolute_path, read_yaml_mapping
 from expansion.errors import ConfigError
 from expansion.results.atomic import write_atomically
 
@@ -78,14 +78,9 @@ def open_run_folder(
         if any((path / name).exists() for name in (settings_file, *holds)):
             raise ConfigError(f"{path} already holds a {what} run; continue it with resume={path}")
         return RunFolder(path, settings_file, dict(config), resumed=False)
-    if not saved.is_file():
+    original = read_yaml_mapping(saved) if saved.is_file() else None
+    if original is None:
         raise ConfigError(f"cannot resume {path}: no {settings_file} (not a {what} run)")
-    try:
-        original = yaml.safe_load(saved.read_text())
-    except yaml.YAMLError:
-        raise ConfigError(f"cannot resume {path}: {settings_file} is not valid YAML") from None
-    if not isinstance(original, dict):
-        raise ConfigError(f"cannot resume {path}: {settings_file} holds no settings")
     given = list(config) if overrides is None else list(overrides)
     applied = [key for key in resumable if key in given and key in config]
     ignored = [] if overrides is None else sorted(set(given) - set(resumable) - {"resume"})

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
+from expansion.config_values import read_yaml_mapping
 from expansion.errors import UserError
 from expansion.results.store import (
     FINAL_YAML,
@@ -61,22 +61,10 @@ def load_run(run_dir: Path) -> RunTable:
         raise UserError(f"{run_dir}: no such run directory")
     if not any((run_dir / name).exists() for name in (TRIALS_PARQUET, TRIALS_CSV)):
         raise UserError(f"{run_dir}: no trials table ({TRIALS_PARQUET} or {TRIALS_CSV})")
-    final = _read_yaml(run_dir / FINAL_YAML)
-    settings = _read_yaml(run_dir / SETTINGS_YAML) or {}
+    final = read_yaml_mapping(run_dir / FINAL_YAML)
+    settings = read_yaml_mapping(run_dir / SETTINGS_YAML) or {}
     space = get_space(space_name(settings.get("space") or (final or {}).get("space")))
     path_file = run_dir / PATH_CSV
     path = read_csv(path_file, space) if path_file.exists() else pd.DataFrame()
     trials = ResultsStore(run_dir, space).table()
     return RunTable(run_dir.resolve().name, space, trials, path, final)
-
-
-def _read_yaml(path: Path) -> dict[str, Any] | None:
-    if not path.exists():
-        return None
-    try:
-        document = yaml.safe_load(path.read_text())
-    except yaml.YAMLError:
-        raise UserError(f"{path} is not valid YAML") from None
-    if not isinstance(document, dict):
-        raise UserError(f"{path} does not hold a mapping")
-    return document

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 import pytest
 import yaml
-from hydra_configs import compose_config
+from hydra_configs import SMALL_SEARCH, compose_config
 
 from expansion.describe import main as describe
 from expansion.errors import ConfigError, UserError
@@ -30,13 +30,7 @@ from expansion.training.resources import Resources
 from expansion.training.trial import TrialJob, run_trial
 
 ROOT = Path(__file__).resolve().parents[2]
-SMALL = [
-    "trial=smoke",
-    "data.num_train=24",
-    "data.num_val=12",
-    "target_gflops=0.05",
-    "axes=[spatial,depth,frame_rate]",
-]
+SMALL = SMALL_SEARCH
 RUN_FILES = ["trials.parquet", "trials.csv", "path.csv", "final.yaml", "frontier.png", "path.png"]
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import pytest
 import yaml
-from hydra_configs import compose_config
+from hydra_configs import SMALL_SEARCH, compose_config
 
 from expansion.errors import ConfigError, DataError, SearchError
 from expansion.search.driver import run_search
@@ -23,13 +23,7 @@ from expansion.search.records import TrialOutcome, TrialSpec
 from expansion.training.trial import TrialJob, run_trial
 
 ROOT = Path(__file__).resolve().parents[2]
-SMALL = [
-    "trial=smoke",
-    "data.num_train=24",
-    "data.num_val=12",
-    "target_gflops=0.05",
-    "axes=[spatial,depth,frame_rate]",
-]
+SMALL = SMALL_SEARCH
 COMPARED = ["trial_id", "status", "top1", "loss", "threads", "gflops"]
 REFERENCE_DIR: list[str] = []  # where the module's reference search ran
 
