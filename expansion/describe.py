@@ -6,6 +6,7 @@
     python -m expansion.describe XS --candidates --step-factor 2   # as the search sizes them
     python -m expansion.describe --config runs/x/final.yaml --json
     python -m expansion.describe --space NAME PRESET               # another registered family
+    python -m expansion.describe M --latency                       # measured on this device
 
 The configuration flags are the fields of the family's configurations (X3D: `--frames`,
 `--stride`, `--crop`, `--width-factor`, `--bottleneck-factor`, `--depth-factor`).
@@ -19,11 +20,15 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+import torch
+
 from expansion.cli import OneLineParser, user_errors_as_one_line
 from expansion.errors import ConfigError
 from expansion.results.architecture import find_preset, load_architecture
 from expansion.search.complexity import config_complexity
 from expansion.search.sizing import expand
+from expansion.training import runtime
+from expansion.training.latency import measure_speed
 from search_spaces import DEFAULT_SPACE, SPACES, SearchSpace, get_space
 
 PROG = "python -m expansion.describe"
@@ -65,6 +70,14 @@ def _parser(space: SearchSpace) -> argparse.ArgumentParser:
         type=_positive_number,
         metavar="F",
         help="size each candidate to F × the GFLOPs, as the search does (default: paper steps)",
+    )
+    parser.add_argument(
+        "--latency",
+        action="store_true",
+        help="also measure inference latency (1 clip) and throughput on this machine's device",
+    )
+    parser.add_argument(
+        "--batch", type=_positive_number, default=16, metavar="N", help="clips for --latency"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
@@ -139,6 +152,21 @@ def describe(
     return report
 
 
+def measure(space: SearchSpace, config: Any, num_classes: int, batch: int) -> dict[str, Any]:
+    """Latency and throughput of a freshly built `config` on this machine's device (CUDA when
+    present), with torch's threads as they are."""
+    device = runtime.pick_device(None)
+    model = runtime.prepare_model(space.build(config, num_classes), device)
+    speed = measure_speed(model, space.input_view(config), batch, device)
+    return {
+        "latency_ms": speed.latency_ms,
+        "throughput_clips_s": speed.throughput_clips_s,
+        "latency_batch": batch,
+        "latency_device": runtime.device_name(device),
+        "latency_threads": torch.get_num_threads(),
+    }
+
+
 def _format_value(value: Any) -> str:
     return f"{value:g}" if isinstance(value, int | float) else str(value)
 
@@ -153,6 +181,12 @@ def format_table(space: SearchSpace, report: dict[str, Any]) -> str:
         f"GFLOPs {report['gflops']:.4g}   params {report['params_m']:.3f} M"
         "   (conv + linear multiply-adds of one clip; params without BN)",
     ]
+    if "latency_ms" in report:
+        lines.append(
+            f"latency {report['latency_ms']:.1f} ms (1 clip), throughput "
+            f"{report['throughput_clips_s']:.1f} clips/s (batch {report['latency_batch']}) on "
+            f"{report['latency_device']}, {report['latency_threads']} threads"
+        )
     if "candidates" in report:
         lines += ["", f"{'one-step expansion':<30}{'config change':<34}{'GFLOPs':>9}{'×':>7}"]
         for candidate in report["candidates"]:
@@ -182,6 +216,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     with user_errors_as_one_line(PROG):
         space, config = config_from_args(args, space)
         report = describe(space, config, int(args.num_classes), args.candidates, args.step_factor)
+        if args.latency:
+            report |= measure(space, config, int(args.num_classes), int(args.batch))
     print(json.dumps(report) if args.json else format_table(space, report))
     return 0
 

@@ -1,6 +1,7 @@
 """Redraw a search's figures from its run directory, or overlay several runs.
 
-python -m expansion.plot runs/x3d-0.6                 # frontier.png, path.png in that dir
+python -m expansion.plot runs/x3d-0.6                 # frontier.png, path.png (and
+                                                      # frontier_latency.png) in that dir
 python -m expansion.plot runs/seed0 runs/seed1 --out figures
 """
 
@@ -11,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from expansion.cli import OneLineParser, user_errors_as_one_line
-from expansion.results.plots import plot_frontier, plot_path
+from expansion.results.plots import draw_figures
 from expansion.results.runs import load_run
 
 PROG = "python -m expansion.plot"
@@ -20,7 +21,8 @@ PROG = "python -m expansion.plot"
 def _parser() -> OneLineParser:
     parser = OneLineParser(
         prog=PROG,
-        description="Draw frontier.png (top-1 vs GFLOPs) and path.png (the kept model per step).",
+        description="Draw frontier.png (top-1 vs GFLOPs), frontier_latency.png (top-1 vs measured "
+        "latency, labelled by device) and path.png (the kept model per step).",
     )
     parser.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
     parser.add_argument(
@@ -36,9 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = args.out or (args.run_dirs[0] if len(args.run_dirs) == 1 else Path.cwd())
     with user_errors_as_one_line(PROG):
         runs = [load_run(run_dir) for run_dir in args.run_dirs]
-        for name, plot in (("frontier.png", plot_frontier), ("path.png", plot_path)):
-            plot(runs, out / name)
-            print(out / name)
+        for path in draw_figures(runs, out):
+            print(path)
     return 0
 
 

@@ -1,5 +1,7 @@
-"""Figures of a search: accuracy against complexity (`frontier.png`) and the kept path per step
-(`path.png`, like the paper's Fig. 2). Several runs overlay, one colour each.
+"""Figures of a search: accuracy against complexity (`frontier.png`) or against the latency
+measured on the trials' device (`frontier_latency.png`), and the kept path per step (`path.png`,
+like the paper's Fig. 2). Several runs overlay, one colour each (on the latency figure, each
+labelled with the device it was measured on).
 
 Figures are `matplotlib.figure.Figure` objects drawn by the Agg canvas, never pyplot, so no state
 is shared between figures or with a caller's own plots.
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -43,21 +46,40 @@ def pareto_front(points: Iterable[tuple[float, float]]) -> list[tuple[float, flo
     return front
 
 
-def plot_frontier(runs: Sequence[RunTable], out: Path) -> None:
-    """Top-1 against GFLOPs (log scale) of every trial, with each run's Pareto front and path.
+@dataclass(frozen=True)
+class Cost:
+    """What a frontier puts on its x axis: a column of the trials table, with its label."""
+
+    column: str
+    label: str
+    unit: str
+
+
+GFLOPS = Cost("gflops", "GFLOPs (multiply-adds of one clip, log scale)", "GFLOPs")
+LATENCY = Cost("latency_ms", "latency (ms for one clip on the trial's device, log scale)", "ms")
+
+
+def has_latency(run: RunTable) -> bool:
+    """Whether the run's trials measured their latency (runs before it was recorded did not)."""
+    return "latency_ms" in run.trials and bool(run.trials["latency_ms"].notna().any())
+
+
+def plot_frontier(runs: Sequence[RunTable], out: Path, cost: Cost = GFLOPS) -> None:
+    """Top-1 against `cost` (log scale) of every trial, with each run's Pareto front and path.
 
     Failed trials have no accuracy: they are drawn as crosses along the bottom edge, at their
-    GFLOPs, so a reader sees what was tried and lost.
+    cost, so a reader sees what was tried and lost.
     """
     figure = Figure(figsize=(8.5, 5.2), layout="constrained")
     axes = figure.add_subplot()
     axes.set_xscale("log")
     for rank, run in enumerate(runs):
-        _draw_trials(axes, run, _colour(rank))
-        _draw_kept_path(axes, run, rank)
-    _draw_targets(axes, runs, vertical=True)
+        _draw_trials(axes, run, _colour(rank), cost.column)
+        _draw_kept_path(axes, run, rank, cost.column)
+    if cost == GFLOPS:
+        _draw_targets(axes, runs, vertical=True)
     _log_axis(axes.xaxis)
-    axes.set_xlabel("GFLOPs (multiply-adds of one clip, log scale)")
+    axes.set_xlabel(cost.label)
     axes.set_ylabel("top-1 accuracy (%)")
     axes.grid(True, which="major", alpha=0.3)
     axes.margins(x=0.06, y=0.08)
@@ -69,8 +91,23 @@ def plot_frontier(runs: Sequence[RunTable], out: Path) -> None:
         Line2D([], [], marker="v", mfc="white", color=NEUTRAL, label="kept (contraction)"),
         Line2D([], [], ls="", marker="*", ms=12, mec="black", color=NEUTRAL, label="final"),
     ]
-    _legend(figure, runs, style)
+    _legend(figure, runs, style, cost)
     _save(figure, out)
+
+
+def draw_figures(runs: Sequence[RunTable], out: Path) -> list[Path]:
+    """`frontier.png`, `path.png` and, where latency was measured, `frontier_latency.png` of
+    `runs` into the folder `out`; the files written."""
+    figures = [(out / "frontier.png", GFLOPS), (out / "path.png", None)]
+    timed = [run for run in runs if has_latency(run)]
+    if timed:
+        figures.append((out / "frontier_latency.png", LATENCY))
+    for path, cost in figures:
+        if cost is None:
+            plot_path(runs, path)
+        else:
+            plot_frontier(timed if cost == LATENCY else runs, path, cost)
+    return [path for path, _ in figures]
 
 
 def plot_path(runs: Sequence[RunTable], out: Path) -> None:
@@ -115,15 +152,16 @@ def plot_path(runs: Sequence[RunTable], out: Path) -> None:
     _save(figure, out)
 
 
-def _draw_trials(axes: Axes, run: RunTable, colour: Any) -> None:
-    gflops = run.trials["gflops"].to_numpy(float)
+def _draw_trials(axes: Axes, run: RunTable, colour: Any, column: str) -> None:
+    costs = run.trials[column].to_numpy(float)
     top1 = 100 * run.trials["top1"].to_numpy(float)
-    measured = ~pd.isna(top1)
-    axes.scatter(gflops[measured], top1[measured], s=22, color=colour, alpha=0.45, lw=0)
+    failed = pd.isna(top1) & ~pd.isna(costs)
+    measured = ~pd.isna(top1) & ~pd.isna(costs)
+    axes.scatter(costs[measured], top1[measured], s=22, color=colour, alpha=0.45, lw=0)
     # Failed trials sit on the bottom edge: x in data units, y in axes units.
     axes.plot(
-        gflops[~measured],
-        [0.03] * int((~measured).sum()),
+        costs[failed],
+        [0.03] * int(failed.sum()),
         ls="",
         marker="x",
         ms=6,
@@ -132,17 +170,17 @@ def _draw_trials(axes: Axes, run: RunTable, colour: Any) -> None:
         transform=axes.get_xaxis_transform(),
         clip_on=False,
     )
-    front = pareto_front(zip(gflops[measured], top1[measured], strict=True))
+    front = pareto_front(zip(costs[measured], top1[measured], strict=True))
     if front:
-        costs, values = zip(*front, strict=True)
-        right = max(gflops[measured])
-        axes.step([*costs, right], [*values, values[-1]], where="post", ls=":", color=colour)
+        steps, values = zip(*front, strict=True)
+        right = max(costs[measured])
+        axes.step([*steps, right], [*values, values[-1]], where="post", ls=":", color=colour)
 
 
-def _draw_kept_path(axes: Axes, run: RunTable, rank: int) -> None:
+def _draw_kept_path(axes: Axes, run: RunTable, rank: int, column: str = "gflops") -> None:
     """The kept models joined by arrows in the order taken, each labelled; the final one a star."""
-    rows = _path_rows(run)
-    points = [(row["gflops"], 100 * row["top1"]) for row in rows]
+    rows = [row for row in _path_rows(run, column) if not pd.isna(row[column])]
+    points = [(row[column], 100 * row["top1"]) for row in rows]
     for start, end in pairwise(points):
         axes.annotate(
             "",
@@ -159,9 +197,10 @@ def _draw_kept_path(axes: Axes, run: RunTable, rank: int) -> None:
         )
     for row, point in zip(rows, points, strict=True):
         _kept_point(axes, run, row, point, rank)
-    if run.final is not None:
+    final = _final_cost(run, column)
+    if run.final is not None and final is not None:
         axes.scatter(
-            [run.final["gflops"]],
+            [final],
             [100 * run.final["top1"]],
             marker="*",
             s=260,
@@ -206,10 +245,25 @@ def _point_label(run: RunTable, row: Mapping[str, Any]) -> str:
     return f"{row['axis']} ({preset})" if preset else str(row["axis"])
 
 
-def _path_rows(run: RunTable) -> list[dict[str, Any]]:
+def _path_rows(run: RunTable, column: str = "gflops") -> list[dict[str, Any]]:
+    """The kept models in step order, with `column` taken from the trials table if path.csv
+    does not hold it."""
     if run.path.empty:
         return []
-    return run.path.sort_values("step", kind="stable").to_dict("records")
+    path = run.path.sort_values("step", kind="stable")
+    if column not in path:
+        path = path.merge(run.trials[["trial_id", column]], on="trial_id", how="left")
+    return path.to_dict("records")
+
+
+def _final_cost(run: RunTable, column: str) -> float | None:
+    """The final model's `column`: from final.yaml, else from its row of the trials table."""
+    if run.final is None:
+        return None
+    if column in run.final:
+        return float(run.final[column])
+    rows = run.trials.loc[run.trials["trial_id"] == run.final.get("trial_id"), column]
+    return None if rows.empty or pd.isna(rows.iloc[0]) else float(rows.iloc[0])
 
 
 def _draw_targets(axes: Axes, runs: Sequence[RunTable], vertical: bool) -> None:
@@ -252,15 +306,28 @@ def _log_axis(axis: Any) -> None:
     axis.set_minor_formatter(NullFormatter())
 
 
-def _legend(figure: Figure, runs: Sequence[RunTable], style: list[Line2D]) -> None:
-    """Each run by name (with its final model, when there is one), then the marker styles."""
+def _legend(
+    figure: Figure, runs: Sequence[RunTable], style: list[Line2D], cost: Cost = GFLOPS
+) -> None:
+    """Each run by name (with its final model, when there is one, and the device its latency
+    was measured on), then the marker styles."""
     names = []
     for rank, run in enumerate(runs):
         label = run.name
-        if run.final is not None:
-            label += f"\nfinal {run.final['gflops']:.3g} GFLOPs, {100 * run.final['top1']:.1f} %"
+        if cost == LATENCY:
+            label += f" ({_device(run)})"
+        final = _final_cost(run, cost.column)
+        if run.final is not None and final is not None:
+            label += f"\nfinal {final:.3g} {cost.unit}, {100 * run.final['top1']:.1f} %"
         names.append(Line2D([], [], ls="", marker="s", ms=9, color=_colour(rank), label=label))
     figure.legend(handles=[*names, *style], loc="outside right upper", fontsize=8.5, frameon=False)
+
+
+def _device(run: RunTable) -> str:
+    """The device most of the run's trials ran on."""
+    devices = run.trials["device"].dropna().astype(str)
+    devices = devices[devices != ""]
+    return devices.mode().iloc[0] if not devices.empty else "device unknown"
 
 
 def _colour(rank: int) -> Any:

@@ -60,10 +60,13 @@ class Progress:
     def trial_finished(self, spec: TrialSpec, outcome: TrialOutcome) -> None:
         self.done += 1
         top1 = f"{100 * outcome.top1:5.1f}%" if outcome.top1 == outcome.top1 else "    - "
+        latency = (
+            f"{outcome.latency_ms:7.1f} ms" if outcome.latency_ms == outcome.latency_ms else ""
+        )
         status = "" if outcome.status == "ok" else f"  {outcome.status}: {outcome.error}"
         self.bar.write(
             f"step {spec.step:>2} {spec.phase:<8} {spec.axis:<10} {spec.gflops:8.4f} GFLOPs  "
-            f"top-1 {top1}  {format_seconds(outcome.wall_s):>7}{status}",
+            f"top-1 {top1}  {format_seconds(outcome.wall_s):>7}{latency:>11}{status}",
             file=self.stream,
         )
         remaining = max(self.bar.total - self.bar.n, 0)

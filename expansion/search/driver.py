@@ -21,7 +21,7 @@ from typing import Any, TextIO
 from expansion.data import ClipDataset, UnreadableVideoWarning
 from expansion.data.build import collection
 from expansion.errors import DataError, Interrupted, signals_as_interrupts, stop_requested
-from expansion.results.plots import plot_frontier, plot_path
+from expansion.results.plots import draw_figures
 from expansion.results.run_folder import RunLock, open_run_folder
 from expansion.results.runs import SETTINGS_YAML, load_run
 from expansion.results.store import RETIRED_TRIALS_CSV, TRIALS_CSV, TRIALS_PARQUET, ResultsStore
@@ -164,9 +164,7 @@ def search(
         progress.close()
     store.write_path(list(action.path))
     store.write_final(action.final, action.note, {"target_gflops": settings.search.target_gflops})
-    run_table = load_run(settings.run_dir)
-    plot_frontier([run_table], settings.run_dir / "frontier.png")
-    plot_path([run_table], settings.run_dir / "path.png")
+    draw_figures([load_run(settings.run_dir)], settings.run_dir)
     # CPUs (or GPU slots) the trials could use at once.
     capacity = plan.parallel * (job.resources.gpus or job.resources.cpus)
     elapsed = time.perf_counter() - started

@@ -56,6 +56,8 @@ class TrialOutcome:
     traceback: str = ""  # of an exception that was not a user's error (a bug, a crash)
     failure: Failure = ""
     bad_videos: tuple[str, ...] = field(default=())  # videos the trial could not read
+    latency_ms: float = float("nan")  # inference of one clip on the trial's device and threads
+    throughput_clips_s: float = float("nan")  # inference at the trial's batch
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from expansion.data.sampling import SINGLE_VIEW
 from expansion.errors import ConfigError
 from expansion.search.records import TrialOutcome, TrialSpec
 from expansion.training import runtime
+from expansion.training.latency import measure_speed
 from expansion.training.loaders import train_loader
 from expansion.training.loop import Evaluation, NonFiniteLoss, evaluate, train_one_epoch
 from expansion.training.optim import build_sgd
@@ -46,7 +47,8 @@ class TrialJob:
 
 
 def run_trial(spec: TrialSpec, job: TrialJob, report: Report | None = None) -> TrialOutcome:
-    """Train `spec.config` with `job.schedule` and return its outcome.
+    """Train `spec.config` with `job.schedule` and return its outcome, with the trained model's
+    speed on the trial's device and threads (`latency_ms`, `throughput_clips_s`).
 
     After every epoch `report` receives `epoch` (from 1), validation `top1`, `top5` and `loss`
     (centre view; after the last epoch, the final `test_views`), `train_loss`, `lr`, and the
@@ -130,10 +132,13 @@ def run_trial(spec: TrialSpec, job: TrialJob, report: Report | None = None) -> T
                 metrics |= {"loss": evaluation.loss, "train_loss": stats.loss, "lr": stats.lr}
                 report(metrics | outcome_fields() | {"epoch_top1": list(history)})
         assert evaluation is not None  # settings guarantee at least one epoch
+        speed = measure_speed(model, view, settings.forward_batch, device)
         return TrialOutcome(
             status="ok",
             top1=evaluation.top1,
             top5=evaluation.top5,
             loss=evaluation.loss,
+            latency_ms=speed.latency_ms,
+            throughput_clips_s=speed.throughput_clips_s,
             **outcome_fields(),
         )

@@ -127,3 +127,11 @@ def test_module_entry_point_exits_2_without_traceback() -> None:
     )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_latency_is_measured_on_this_device(capsys: pytest.CaptureFixture[str]) -> None:
+    report = run_json(capsys, "X2D", "--crop", "32", "--latency", "--batch", "2")
+    assert report["latency_ms"] > 0 and report["throughput_clips_s"] > 0
+    assert report["latency_batch"] == 2 and report["latency_device"] in {"cpu", "cuda:0"}
+    assert main(["X2D", "--crop", "32", "--latency", "--batch", "2"]) == 0
+    assert "ms (1 clip), throughput" in capsys.readouterr().out

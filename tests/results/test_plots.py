@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from test_store import make_record
 
 from expansion.errors import UserError
 from expansion.plot import main
-from expansion.results.plots import pareto_front
+from expansion.results.plots import _device, draw_figures, has_latency, pareto_front
 from expansion.results.runs import load_run
 from expansion.results.store import ResultsStore
 from expansion.search.records import TrialRecord
@@ -182,3 +183,38 @@ def test_cli_errors_are_one_line_and_exit_2(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err
     assert err.startswith("python -m expansion.plot: error:")
+
+
+def timed_copy(run_dir: Path, out: Path, device: str, slowdown: float) -> Path:
+    """`run_dir` with every trial's latency measured on `device` (cost ∝ GFLOPs × slowdown)."""
+    store = ResultsStore(out, X3D_SPACE)
+    for record in ResultsStore(run_dir, X3D_SPACE).records():
+        measured = record.outcome.status == "ok"
+        outcome = replace(
+            record.outcome,
+            device=device,
+            latency_ms=record.spec.gflops * slowdown if measured else float("nan"),
+        )
+        store.append(replace(record, outcome=outcome))
+    for name in ("path.csv", "final.yaml"):
+        (out / name).write_bytes((run_dir / name).read_bytes())
+    return out
+
+
+def test_latency_frontier_overlays_runs_labelled_by_device(
+    runs: list[Path], tmp_path: Path
+) -> None:
+    cpu = timed_copy(runs[0], tmp_path / "cpu", "cpu", 300.0)
+    gpu = timed_copy(runs[1], tmp_path / "gpu", "cuda:0 NVIDIA H100", 4.0)
+    tables = [load_run(cpu), load_run(gpu)]
+    assert [_device(run) for run in tables] == ["cpu", "cuda:0 NVIDIA H100"]
+    written = draw_figures(tables, tmp_path / "figures")
+    assert [path.name for path in written] == ["frontier.png", "path.png", "frontier_latency.png"]
+    for path in written:
+        assert_png(path)
+    # Runs recorded before latency was measured draw no latency figure.
+    assert not has_latency(load_run(runs[0]))
+    assert [path.name for path in draw_figures([load_run(runs[0])], tmp_path / "old")] == [
+        "frontier.png",
+        "path.png",
+    ]

@@ -59,6 +59,8 @@ def test_inline_search_writes_every_file(tmp_path: Path, capsys: pytest.CaptureF
     assert list(trials["step"]) == sorted(trials["step"])
     assert set(trials["status"]) == {"ok"}
     assert trials.iloc[0]["axis"] == "seed"
+    assert (trials["latency_ms"] > 0).all() and (trials["throughput_clips_s"] > 0).all()
+    assert (tmp_path / "frontier_latency.png").read_bytes()[:4] == b"\x89PNG"
     assert result.final.spec.gflops <= 0.05
     path = pd.read_csv(tmp_path / "path.csv")
     assert list(path["trial_id"]) == [record.trial_id for record in result.path]
