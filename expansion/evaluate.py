@@ -1,11 +1,13 @@
-"""`python -m expansion.evaluate arch=XS checkpoint=PATH views=10x3 out=scores.csv`: test a model.
+"""`python -m expansion.evaluate checkpoint=PATH views=10x3 out=scores.csv`: test a model.
 
-Loads a checkpoint (the project's, or another codebase's the family knows: for X3D pytorchvideo's
-and SlowFast's) into the architecture `arch` (a preset name of `space` or a `final.yaml`; the
-project's checkpoints record theirs), runs every view of every validation video, prints top-1,
-top-5 and mean class accuracy of the view-averaged softmax scores, and writes per-video scores,
-predictions and labels to `out` (`.csv` or `.json`), with `per_view=true` also every view's
-scores. `evaluate_checkpoint` is what tests call.
+Loads a checkpoint (the project's, or another codebase's the family knows: for X3D pytorchvideo's,
+SlowFast's and mmaction2's) into the architecture `arch`: a preset name of `space`, a
+`final.yaml`, or `auto` (the default), the checkpoint's own, which the project's checkpoints
+record and the family reads from other checkpoints' tensor shapes and stored settings. Runs every
+view of every validation video, prints top-1, top-5 and mean class accuracy of the view-averaged
+softmax scores, and, when the classes have names (`data.label_map`), the accuracy of each class;
+writes per-video scores, predictions and labels (with their names) to `out` (`.csv` or `.json`),
+with `per_view=true` also every view's scores. `evaluate_checkpoint` is what tests call.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -26,7 +28,7 @@ from expansion.cli import hydra_command
 from expansion.config_values import absolute_path, as_int, optional_float
 from expansion.data import ClipDataset, DataConfig, TestViews
 from expansion.errors import ConfigError
-from expansion.results.architecture import resolve_architecture
+from expansion.results.architecture import AUTO_ARCH, resolve_architecture
 from expansion.results.checkpoints import load_checkpoint
 from expansion.results.runs import space_name
 from expansion.training import runtime
@@ -41,7 +43,7 @@ class EvaluationSettings:
     """What `evaluate` is asked: which weights, on which data and views, where the scores go."""
 
     space: SearchSpace
-    architecture: Any | None  # None: the checkpoint's own
+    architecture: Any | None  # None: the checkpoint's own (arch=auto)
     checkpoint: Path
     data: DataConfig
     views: TestViews
@@ -60,7 +62,7 @@ class EvaluationSettings:
         if out is not None:
             _check_writable(out)
         space, architecture = get_space(space_name(config.get("space"))), None
-        if config.get("arch"):
+        if config.get("arch") and str(config["arch"]) != AUTO_ARCH:
             space, architecture = resolve_architecture(str(config["arch"]), space)
         return cls(
             space=space,
@@ -96,6 +98,11 @@ def evaluate_checkpoint(config: Mapping[str, Any], stream: TextIO = sys.stdout) 
         settings.checkpoint, settings.space, settings.architecture, settings.data.num_classes
     )
     view = settings.space.input_view(loaded.config)
+    print(
+        f"{settings.space.label(loaded.config)}: {view.frames} frames × stride {view.stride:g}, "
+        f"crop {view.crop}",
+        file=stream,
+    )
     dataset = settings.data.dataset("val", view, "val", test_views=settings.views)
     device = runtime.pick_device(settings.gpus)
     model = runtime.prepare_model(loaded.model, device)
@@ -119,8 +126,11 @@ def evaluate_checkpoint(config: Mapping[str, Any], stream: TextIO = sys.stdout) 
         f"checkpoint, {runtime.device_name(device)})",
         file=stream,
     )
+    names = settings.data.class_names
+    if names is not None:
+        print("\n".join(format_class_table(class_table(result, names))), file=stream)
     if settings.out is not None:
-        write_scores(settings.out, result, dataset)
+        write_scores(settings.out, result, dataset, names)
     return result
 
 
@@ -128,18 +138,45 @@ def _score_columns(scores: torch.Tensor) -> dict[str, list[float]]:
     return {f"score_{c}": scores[:, c].tolist() for c in range(scores.shape[1])}
 
 
-def video_table(result: Evaluation, dataset: ClipDataset) -> pd.DataFrame:
-    """One row per video: index, name, label, prediction, view-averaged score per class."""
-    videos = range(dataset.num_videos)
+def class_table(result: Evaluation, names: Sequence[str]) -> pd.DataFrame:
+    """One row per class that occurs: its label, name, number of videos and top-1 accuracy."""
+    accuracy = result.class_accuracy()
+    counts = torch.bincount(result.labels, minlength=len(names)).tolist()
     return pd.DataFrame(
         {
-            "video": list(videos),
-            "name": [dataset.videos.name(v) for v in videos],
-            "label": result.labels.tolist(),
-            "prediction": result.scores.argmax(dim=1).tolist(),
+            "class": list(accuracy),
+            "name": [names[label] for label in accuracy],
+            "videos": [counts[label] for label in accuracy],
+            "top1": list(accuracy.values()),
         }
-        | _score_columns(result.scores)
     )
+
+
+def format_class_table(table: pd.DataFrame) -> list[str]:
+    """`class_table` as aligned lines: label, name, videos, top-1 in percent."""
+    width = max(len("name"), *(len(name) for name in table["name"]))
+    lines = [f"{'class':>5}  {'name':<{width}}  {'videos':>6}  {'top-1':>7}"]
+    for label, name, videos, top1 in zip(*(table[c] for c in table.columns), strict=True):
+        lines.append(f"{label:>5}  {name:<{width}}  {videos:>6}  {100 * top1:>6.2f}%")
+    return lines
+
+
+def video_table(
+    result: Evaluation, dataset: ClipDataset, class_names: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """One row per video: index, name, label, prediction (and, given `class_names`, theirs),
+    view-averaged score per class."""
+    videos = range(dataset.num_videos)
+    labels, predictions = result.labels.tolist(), result.scores.argmax(dim=1).tolist()
+    columns: dict[str, list[Any]] = {
+        "video": list(videos),
+        "name": [dataset.videos.name(v) for v in videos],
+    }
+    for column, values in (("label", labels), ("prediction", predictions)):
+        columns[column] = values
+        if class_names is not None:
+            columns[f"{column}_name"] = [class_names[label] for label in values]
+    return pd.DataFrame(columns | _score_columns(result.scores))
 
 
 def view_table(scores: torch.Tensor, dataset: ClipDataset) -> pd.DataFrame:
@@ -155,10 +192,16 @@ def view_table(scores: torch.Tensor, dataset: ClipDataset) -> pd.DataFrame:
     )
 
 
-def write_scores(out: Path, result: Evaluation, dataset: ClipDataset) -> None:
-    """Per-video rows to `out`; per-view rows (if kept) to `<out>.views.csv` or under "views"."""
+def write_scores(
+    out: Path,
+    result: Evaluation,
+    dataset: ClipDataset,
+    class_names: Sequence[str] | None = None,
+) -> None:
+    """Per-video rows to `out`; per-view rows (if kept) to `<out>.views.csv` or under "views";
+    given `class_names`, the JSON also holds the per-class table under "classes"."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    videos = video_table(result, dataset)
+    videos = video_table(result, dataset, class_names)
     views = None if result.view_scores is None else view_table(result.view_scores, dataset)
     if out.suffix == ".csv":
         videos.to_csv(out, index=False)
@@ -172,6 +215,8 @@ def write_scores(out: Path, result: Evaluation, dataset: ClipDataset) -> None:
         "loss": result.loss,
         "videos": videos.to_dict(orient="records"),
     }
+    if class_names is not None:
+        document["classes"] = class_table(result, class_names).to_dict(orient="records")
     if views is not None:
         document["views"] = views.to_dict(orient="records")
     out.write_text(json.dumps(document))

@@ -1,6 +1,7 @@
 """`python -m expansion.train arch=XS out_dir=DIR [workers=N] [resume=DIR]`: full training.
 
-Trains a preset or a `final.yaml` with a recipe of `conf/recipe/` (the paper's by default), on
+Trains a preset or a `final.yaml` (or, from `checkpoint=` weights with `arch` left out or `auto`,
+the checkpoint's own architecture) with a recipe of `conf/recipe/` (the paper's by default), on
 one device in this process (`workers=1`, no Ray) or data-parallel on N Ray Train workers, and
 writes checkpoints, metrics and the final model into `out_dir` (see `expansion.training.fit`).
 `resume=DIR` continues a killed run with the settings it was started with; only where it runs
@@ -19,7 +20,8 @@ from expansion.cli import hydra_command
 from expansion.config_values import absolute_path, as_int
 from expansion.data import DataConfig
 from expansion.errors import ConfigError
-from expansion.results.architecture import resolve_architecture
+from expansion.results.architecture import AUTO_ARCH, resolve_architecture
+from expansion.results.checkpoints import checkpoint_architecture
 from expansion.results.run_folder import RunLock, open_run_folder
 from expansion.results.runs import space_name
 from expansion.training import runtime
@@ -35,12 +37,18 @@ RESUMABLE_OVERRIDES = ("workers", "use_gpu", "ray")
 def training_plan(config: Mapping[str, Any], out_dir: Path) -> TrainPlan:
     """The typed plan of a run from the composed configuration; bad values: one-line errors."""
     space = get_space(space_name(config.get("space")))
-    if not config.get("arch"):
+    checkpoint = absolute_path(config["checkpoint"]) if config.get("checkpoint") else None
+    arch = str(config.get("arch") or AUTO_ARCH)
+    if arch != AUTO_ARCH:
+        space, architecture = resolve_architecture(arch, space)
+    elif checkpoint is not None:
+        architecture = checkpoint_architecture(checkpoint, space)
+    else:
         known = ", ".join(space.presets)
-        raise ConfigError(f"arch= is required: a preset ({known}) or a final.yaml")
-    space, architecture = resolve_architecture(str(config["arch"]), space)
+        raise ConfigError(
+            f"arch= is required without checkpoint=: a preset ({known}) or a final.yaml"
+        )
     recipe = dict(config["recipe"]) | {"gpus": 1.0 if config["use_gpu"] else 0.0}
-    checkpoint = config.get("checkpoint")
     return TrainPlan(
         space=space,
         config=architecture,
@@ -48,7 +56,7 @@ def training_plan(config: Mapping[str, Any], out_dir: Path) -> TrainPlan:
         recipe=Recipe.from_mapping(recipe),
         seed=as_int(config["seed"], "seed"),
         out_dir=out_dir,
-        init_checkpoint=absolute_path(checkpoint) if checkpoint else None,
+        init_checkpoint=checkpoint,
     )
 
 

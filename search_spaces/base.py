@@ -12,6 +12,7 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import torch
 from torch import nn
 
 from expansion.errors import ConfigError
@@ -60,7 +61,8 @@ class CheckpointScheme(Protocol):
     """How another codebase names the tensors of a family's network, for reading its checkpoints.
 
     `names` maps the keys of our state dict to that codebase's keys; `identity_bns` lists our
-    BatchNorm modules that it leaves out (they load as identities).
+    BatchNorm modules that it leaves out (they load as identities); `to_ours` reshapes a tensor
+    that it lays out otherwise (a Linear weight for a 1×1×1 conv).
     """
 
     name: str
@@ -74,12 +76,17 @@ class CheckpointScheme(Protocol):
         """Our keys → this codebase's keys."""
         ...
 
+    def to_ours(self, key: str, value: torch.Tensor) -> torch.Tensor:
+        """This codebase's tensor for our `key`, in our layout."""
+        ...
+
 
 class SearchSpace(Protocol):
     """A network family that the expansion search can grow. See `search_spaces.x3d` for one.
 
-    Subclass it to get the optional parts' defaults: no foreign checkpoint formats, no details
-    beyond the configuration and its complexity in `describe`.
+    Subclass it to get the optional parts' defaults: no foreign checkpoint formats, no
+    architecture read from a foreign checkpoint, no details beyond the configuration and its
+    complexity in `describe`.
     """
 
     name: str
@@ -113,6 +120,20 @@ class SearchSpace(Protocol):
     def from_dict(self, values: Mapping[str, Any]) -> Any:
         """The configuration `to_dict` described; unknown or missing fields: a `ConfigError`."""
         ...
+
+    def architecture_from_checkpoint(
+        self,
+        document: Mapping[str, Any],
+        state: Mapping[str, torch.Tensor],
+        scheme: CheckpointScheme,
+    ) -> Any | None:
+        """The configuration a foreign checkpoint holds: from the shapes of `state` (named by
+        `scheme`) and whatever settings its file `document` stores beside it.
+
+        None: this family cannot tell (the caller must name the configuration). A `UserError`
+        (one line, without the path) says what the checkpoint does not fix.
+        """
+        return None
 
     def label(self, config: Any) -> str:
         """`config` in a few words, for messages."""

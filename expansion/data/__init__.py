@@ -4,7 +4,10 @@ Contract:
 - `build_dataset(source, view, mode, test_views=, seed=, fps=, max_bad_share=)` returns a
   `torch.utils.data.Dataset` whose items are `(clip, label, video_index)`, with `clip` a float32
   tensor `(3, view.frames, H, W)` normalised with mean 0.45 and std 0.225 on [0, 1] pixels, and
-  `num_classes` set. `source` is a `SyntheticSpec`, a `ListFileSource` or a `FolderSource`.
+  `num_classes` set. `source` is a `SyntheticSpec`, a `ListFileSource` (mmaction2's video and
+  raw-frame lists, and `video_id, num_frames, label_index` lists: `lists`) or a `FolderSource`.
+  A video is a file PyAV decodes or a folder of frame images (`rawframes`); both go through the
+  same clip code.
 - `mode="train"`: one clip per video, a random window of `view.frames` frames `view.stride`
   frames apart, short side scaled to a random size in [128γs, 160γs] (γs = crop / 112), a random
   `view.crop` square crop and a random horizontal flip, all drawn from `(seed, epoch, index)`
@@ -15,7 +18,8 @@ Contract:
 - Videos open lazily in whichever process loads an item; datasets are picklable and work with
   `DataLoader(num_workers=...)`.
 - `DataConfig.from_mapping(config["data"])` is the typed `data` config group: both splits'
-  sources, the class count, `fps`, `max_bad_share` and `validate`;
+  sources, the class count and names (`data.label_map`: `label_map`), `fps`, `max_bad_share`
+  and `validate`;
   `DataConfig.dataset(split, view, mode)`. A folder dataset numbers the classes of both splits by
   one list, `data.classes` or the sorted union of both roots' class folders.
 - Unreadable videos are replaced deterministically by another video, with an

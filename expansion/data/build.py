@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from expansion.data.catalog import VideoFiles, read_list, scan_folders
+from expansion.data.catalog import VideoFiles, scan_folders
 from expansion.data.datasets import MAX_BAD_SHARE, ClipDataset, Mode, VideoCollection
+from expansion.data.lists import ListFormat, read_list
+from expansion.data.rawframes import MMACTION2_NAMING, FrameNaming
 from expansion.data.sampling import SINGLE_VIEW, TestViews
 from expansion.data.synthetic import SyntheticSpec, SyntheticVideos
 from search_spaces.base import InputView
@@ -14,14 +16,17 @@ from search_spaces.base import InputView
 
 @dataclass(frozen=True)
 class ListFileSource:
-    """A Kinetics-style list file (`relative/path label` per line) of videos under `root`.
+    """A list file of videos or frame folders under `root`, in `list_format` (see `lists`).
 
-    Without `num_classes` it is the largest label + 1.
+    Without `num_classes` it is the largest label + 1. `naming` is how frame folders name their
+    images.
     """
 
     list_file: str | Path
     root: str | Path
     num_classes: int | None = None
+    list_format: ListFormat = "auto"
+    naming: FrameNaming = MMACTION2_NAMING
 
 
 @dataclass(frozen=True)
@@ -46,8 +51,10 @@ def collection(source: DataSource) -> VideoCollection:
         case SyntheticSpec():
             return SyntheticVideos(source)
         case ListFileSource():
-            entries, num_classes = read_list(source.list_file, source.root, source.num_classes)
-            return VideoFiles(entries, num_classes)
+            entries, num_classes = read_list(
+                source.list_file, source.root, source.num_classes, source.list_format
+            )
+            return VideoFiles(entries, num_classes, naming=source.naming)
         case FolderSource():
             entries, classes = scan_folders(source.root, source.classes)
             return VideoFiles(entries, len(classes))

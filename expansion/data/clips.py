@@ -8,6 +8,7 @@ here, identically for every source.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 import av
@@ -32,6 +33,13 @@ class FrameSource(Protocol):
     def frames(self, indices: Sequence[int]) -> list[av.VideoFrame]:
         """Frames at strictly increasing indices in `[0, num_frames)`."""
         ...
+
+
+class NothingToRelease(AbstractContextManager["NothingToRelease"]):
+    """A frame source that holds nothing open: `with source:` gives it as it is."""
+
+    def __exit__(self, *exception: object) -> None:
+        return None
 
 
 def _read(source: FrameSource, indices: list[int], fps: float | None, short: int) -> np.ndarray:

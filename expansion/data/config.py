@@ -1,8 +1,9 @@
 """The data a job trains and validates on, as one frozen value built once from the configuration.
 
 `DataConfig.from_mapping(config["data"])` reads the `data` group (`conf/data/*.yaml`): where the
-training and validation videos are, how many classes, the frame rate to resample to, the share
-of unreadable videos tolerated and whether to check every video before training.
+training and validation videos are (and, for list files, their format and how frame images are
+named), how many classes and their names, the frame rate to resample to, the share of unreadable
+videos tolerated and whether to check every video before training.
 `dataset(...)` builds a split's `ClipDataset` in an input view; `check_videos()` is the check.
 """
 
@@ -18,7 +19,10 @@ from expansion.config_values import absolute_path, as_float, as_int, optional_fl
 from expansion.data.build import DataSource, FolderSource, ListFileSource, build_dataset, collection
 from expansion.data.catalog import class_folders
 from expansion.data.datasets import MAX_BAD_SHARE, ClipDataset, Mode
+from expansion.data.label_map import read_label_map
+from expansion.data.lists import LIST_FORMATS
 from expansion.data.preflight import WORKERS, check_videos
+from expansion.data.rawframes import FrameNaming
 from expansion.data.sampling import SINGLE_VIEW, TestViews
 from expansion.data.synthetic import SyntheticSpec
 from expansion.errors import ConfigError
@@ -35,7 +39,8 @@ class DataConfig:
 
     `fps` resamples every video before a view's stride counts frames (None: the file's own rate);
     more than `max_bad_share` unreadable videos stop loading. `validate` has `check_videos` read
-    every video file (synthetic videos never need it).
+    every video file (synthetic videos never need it). `class_names` come from `data.label_map`,
+    or a folder dataset's class folders; None: unnamed.
     """
 
     train: DataSource
@@ -44,6 +49,7 @@ class DataConfig:
     fps: float | None = None
     max_bad_share: float = MAX_BAD_SHARE
     validate: bool = True
+    class_names: tuple[str, ...] | None = None
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> DataConfig:
@@ -54,7 +60,8 @@ class DataConfig:
         max_bad_share = as_float(data.get("max_bad_share", MAX_BAD_SHARE), "data.max_bad_share")
         fps = optional_float(data.get("fps"), "data.fps")
         validate = _as_bool(data.get("validate", True), "data.validate")
-        return cls(train, val, num_classes, fps, max_bad_share, validate)
+        names = _class_names(data.get("label_map"), train, num_classes)
+        return cls(train, val, num_classes, fps, max_bad_share, validate, names)
 
     def source(self, split: Split) -> DataSource:
         return self.train if split == "train" else self.val
@@ -117,7 +124,15 @@ def _sources(kind: Any, data: Mapping[str, Any]) -> tuple[DataSource, DataSource
         root = absolute_path(required(data, "root", "data"))
         classes = as_int(required(data, "num_classes", "data"), "data.num_classes")
         lists = [absolute_path(required(data, key, "data")) for key in ("train_list", "val_list")]
-        train, val = (ListFileSource(path, root, classes) for path in lists)
+        list_format = data.get("list_format") or "auto"
+        if list_format not in LIST_FORMATS:
+            known = ", ".join(LIST_FORMATS)
+            raise ConfigError(f"data.list_format: expected one of {known}, got {list_format!r}")
+        naming = FrameNaming(
+            str(data.get("filename_tmpl") or FrameNaming.template),
+            as_int(data.get("start_index", FrameNaming.start_index), "data.start_index"),
+        )
+        train, val = (ListFileSource(path, root, classes, list_format, naming) for path in lists)
         return train, val, classes
     if kind == "folder":
         roots = [absolute_path(required(data, key, "data")) for key in ("train_root", "val_root")]
@@ -125,6 +140,15 @@ def _sources(kind: Any, data: Mapping[str, Any]) -> tuple[DataSource, DataSource
         train, val = (FolderSource(root, classes) for root in roots)
         return train, val, len(classes)
     raise ConfigError(f"unknown data source {kind!r}: {', '.join(DATA_KINDS)}")
+
+
+def _class_names(label_map: Any, train: DataSource, num_classes: int) -> tuple[str, ...] | None:
+    """The names of `data.label_map`, else a folder dataset's class folders, else None."""
+    if label_map:
+        return read_label_map(absolute_path(label_map), num_classes)
+    if isinstance(train, FolderSource):
+        return train.classes
+    return None
 
 
 def _folder_classes(given: Any, roots: Sequence[Path]) -> tuple[str, ...]:

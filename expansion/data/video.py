@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
@@ -22,7 +23,7 @@ from expansion.data.errors import UnreadableVideo
 READ_ERRORS = (av.FFmpegError, OSError, EOFError, UnreadableVideo)
 
 
-class VideoFile:
+class VideoFile(AbstractContextManager["VideoFile"]):
     """An open video file: its frame count, frame rate and frames at given indices.
 
     With `seek=False` every read decodes from the start of the file (for benchmarks).
@@ -101,9 +102,6 @@ class VideoFile:
 
     def close(self) -> None:
         self._container.close()
-
-    def __enter__(self) -> VideoFile:
-        return self
 
     def __exit__(
         self,

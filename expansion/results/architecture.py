@@ -16,6 +16,8 @@ from expansion.errors import ConfigError, UserError
 from search_spaces import DEFAULT_SPACE, SearchSpace, get_space
 
 ARCHITECTURE_SUFFIXES = (".yaml", ".yml")
+# `arch=auto`: the architecture a checkpoint holds (`checkpoint_architecture`).
+AUTO_ARCH = "auto"
 
 
 def save_architecture(

@@ -1,13 +1,16 @@
 """Model checkpoints of any search space: the project's own format, and the formats of other
-codebases that a family names (X3D: pytorchvideo's and SlowFast's), read strictly.
+codebases that a family names (X3D: pytorchvideo's, SlowFast's and mmaction2's), read strictly.
 
 The project's format is one `torch.save` file holding a dict `{"format": "expansion-<space>",
 "version": 1, "config": <the space's to_dict>, "model_state": <our state dict>, "extra": <anything
-the writer adds: optimizer state, epoch, …>}`. Other codebases' files are dicts with a
-`model_state` (or a bare state dict, possibly with DataParallel's `module.` prefix) whose keys
-follow one of the family's `checkpoint_schemes`; they do not record the architecture, so the
-caller names it. Every checkpoint tensor must land in the model and every model tensor must come
-from the file; anything else is a `CheckpointError` with a one-line account of what does not match.
+the writer adds: optimizer state, epoch, …>}`. Other codebases' files are dicts holding the state
+dict under `model_state` (SlowFast, pytorchvideo) or `state_dict` (mmaction2, mmengine), or a
+bare state dict, possibly with DataParallel's `module.` prefix; its keys follow one of the
+family's `checkpoint_schemes`. Without a configuration from the caller, the project's files give
+their own and the family reads other files' from their tensor shapes and stored settings
+(`architecture_from_checkpoint`). Every checkpoint tensor must land in the model and every model
+tensor must come from the file; anything else is a `CheckpointError` with a one-line account of
+what does not match.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ FORMAT_VERSION = 1
 OWN_SOURCE = "expansion"
 # Offending keys named in an error message, per kind of problem.
 SHOWN_KEYS = 3
+# Where other codebases' files keep the state dict (else the file is one).
+STATE_KEYS = ("model_state", "state_dict")
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,9 @@ class OwnNames:
 
     def names(self, keys: Iterable[str]) -> dict[str, str]:
         return {key: key for key in keys}
+
+    def to_ours(self, key: str, value: torch.Tensor) -> torch.Tensor:
+        return value
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,17 @@ def save_checkpoint(
     write_atomically(Path(path), lambda partial: torch.save(document, partial))
 
 
+@dataclass(frozen=True)
+class _Contents:
+    """A checkpoint file's dict, its state dict and naming scheme, and what the project stores."""
+
+    document: dict[str, Any]
+    state: dict[str, torch.Tensor]
+    scheme: CheckpointScheme
+    config: Any | None
+    extra: dict[str, Any]
+
+
 def load_checkpoint(
     path: str | Path,
     space: SearchSpace,
@@ -97,12 +116,29 @@ def load_checkpoint(
     """Read a checkpoint of any format `space` knows into a new network of it, strictly.
 
     The class count comes from the classifier weight; `num_classes`, when given, must equal it.
-    `config` may be left out for the project's own checkpoints, which record theirs; given, it
-    takes precedence (the weights must still fit it exactly).
+    `config` left out is the checkpoint's own (`checkpoint_architecture`); given, it takes
+    precedence (the weights must still fit it exactly).
     """
+    contents = _contents(path, space)
+    if config is None:
+        config = _architecture(contents, space, path)
+    classes = _class_count(contents.state, space, contents.scheme, path, num_classes)
+    model = space.build(config, classes, dropout)
+    model.load_state_dict(
+        _matched_state(contents.state, model, space, config, contents.scheme, path)
+    )
+    return LoadedCheckpoint(model, config, contents.scheme.name, contents.extra)
+
+
+def checkpoint_architecture(path: str | Path, space: SearchSpace) -> Any:
+    """The configuration a checkpoint holds: the one the project's files store, else what the
+    family reads from the tensor shapes and stored settings; a `CheckpointError` if neither."""
+    return _architecture(_contents(path, space), space, path)
+
+
+def _contents(path: str | Path, space: SearchSpace) -> _Contents:
     document = _read(path)
     stored, extra = _own_fields(document, space, path)
-    config = config or stored
     state = _model_state(document, path)
     schemes = (OwnNames(), *space.checkpoint_schemes)
     scheme = next((s for s in schemes if s.rename(space.classifier) in state), None)
@@ -112,14 +148,24 @@ def load_checkpoint(
         raise CheckpointError(
             f"{path}: not an {space.title} checkpoint of {names} (its first keys: {shown})"
         )
+    return _Contents(document, state, scheme, stored, extra)
+
+
+def _architecture(contents: _Contents, space: SearchSpace, path: str | Path) -> Any:
+    if contents.config is not None:
+        return contents.config
+    try:
+        config = space.architecture_from_checkpoint(
+            contents.document, contents.state, contents.scheme
+        )
+    except UserError as error:
+        raise CheckpointError(f"{path}: {error}") from None
     if config is None:
         raise CheckpointError(
-            f"{path}: a {scheme.name} checkpoint does not record its architecture; give the config"
+            f"{path}: a {contents.scheme.name} checkpoint does not record its architecture; "
+            "give the config"
         )
-    classes = _class_count(state, space, scheme, path, num_classes)
-    model = space.build(config, classes, dropout)
-    model.load_state_dict(_matched_state(state, model, space, config, scheme, path))
-    return LoadedCheckpoint(model, config, scheme.name, extra)
+    return config
 
 
 def _read(path: str | Path) -> dict[str, Any]:
@@ -172,9 +218,10 @@ def _own_fields(
 
 def _model_state(document: dict[str, Any], path: str | Path) -> dict[str, torch.Tensor]:
     """The state dict inside `document` (or `document` itself), without a `module.` prefix."""
-    state = document.get("model_state", document)
+    key = next((key for key in STATE_KEYS if key in document), None)
+    state = document if key is None else document[key]
     if not isinstance(state, dict):
-        raise CheckpointError(f"{path}: model_state is a {type(state).__name__}, not a state dict")
+        raise CheckpointError(f"{path}: {key} is a {type(state).__name__}, not a state dict")
     bad = [key for key, value in state.items() if not isinstance(value, torch.Tensor)]
     if bad:
         raise CheckpointError(f"{path}: not a state dict: {_listed(bad)} hold non-tensor values")
@@ -221,7 +268,9 @@ def _matched_state(
         ours = ours_of.get(key)
         if ours is None:
             unexpected.append(key)
-        elif value.shape != expected[ours].shape:
+            continue
+        value = scheme.to_ours(ours, value)
+        if value.shape != expected[ours].shape:
             shapes = f"{tuple(value.shape)} vs model {tuple(expected[ours].shape)}"
             mismatched.append(f"{key} {shapes}")
         else:

@@ -134,12 +134,16 @@ class Evaluation:
     def top5(self) -> float:
         return self.top_k(5)
 
+    def class_accuracy(self) -> dict[int, float]:
+        """Top-1 accuracy of each class that occurs, by label."""
+        correct = (self.scores.argmax(dim=1) == self.labels).double()
+        return {int(c): correct[self.labels == c].mean().item() for c in self.labels.unique()}
+
     @property
     def mean_class_accuracy(self) -> float:
         """Top-1 accuracy averaged over the classes that occur."""
-        correct = (self.scores.argmax(dim=1) == self.labels).double()
-        classes = self.labels.unique()
-        return torch.stack([correct[self.labels == c].mean() for c in classes]).mean().item()
+        accuracies = self.class_accuracy().values()
+        return sum(accuracies) / len(accuracies)
 
 
 @torch.inference_mode()

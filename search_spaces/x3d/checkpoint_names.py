@@ -1,4 +1,5 @@
-"""Parameter names of X3D in the other codebases whose checkpoints we read (pytorchvideo, SlowFast).
+"""Parameter names of X3D in the other codebases whose checkpoints we read (pytorchvideo, SlowFast,
+mmaction2).
 
 Each scheme renames the project's state-dict keys (`stem.spatial.weight`,
 `stages.<s>.<b>.conv_a.weight`, `head.fc.bias`, …) into another implementation's keys. Loading
@@ -6,7 +7,9 @@ inverts the renaming over the keys of the model being filled, so one table per c
 both directions. Layer names were checked against the published sources: pytorchvideo 0.1.5
 `models/x3d.py`, `models/resnet.py`, `models/stem.py`, `models/head.py`; SlowFast
 `models/video_model_builder.py` (X3D), `stem_helper.py` (X3DStem), `resnet_helper.py`
-(ResBlock, X3DTransform), `operators.py` (SE), `head_helper.py` (X3DHead).
+(ResBlock, X3DTransform), `operators.py` (SE), `head_helper.py` (X3DHead); mmaction2 1.2.0
+`models/backbones/x3d.py` (X3D, BlockX3D, SEModule; mmcv's ConvModule names its parts `conv` and
+`bn`) and `models/heads/x3d_head.py` (X3DHead), and numerically against that backbone.
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ class NameScheme:
 
     `modules` renames the stem and head modules; a block's module `<layer>` in stage `s`, block
     `b` becomes `block_prefix.format(stage=s + stage_offset, block=b)` + `block_layers[layer]`.
-    `identity_bns` lists our BatchNorm modules that this codebase leaves out (an identity there).
+    `identity_bns` lists our BatchNorm modules that this codebase leaves out (an identity there);
+    `linear_convs` our 1×1×1 convs after the global pool that it holds as Linear layers (the same
+    weight without the three trailing unit dimensions).
     """
 
     name: str
@@ -32,6 +37,7 @@ class NameScheme:
     stage_offset: int
     block_layers: Mapping[str, str]
     identity_bns: tuple[str, ...] = field(default=())
+    linear_convs: tuple[str, ...] = field(default=())
 
     def rename(self, key: str) -> str:
         """This scheme's name for one of our state-dict keys."""
@@ -45,6 +51,18 @@ class NameScheme:
     def names(self, keys: Iterable[str]) -> dict[str, str]:
         """Our keys → this scheme's keys."""
         return {key: self.rename(key) for key in keys}
+
+    def to_ours(self, key: str, value: torch.Tensor) -> torch.Tensor:
+        """This codebase's tensor for our `key`, in our layout."""
+        if key.rsplit(".", 1)[0] in self.linear_convs and value.dim() == 2:
+            return value[:, :, None, None, None]
+        return value
+
+    def to_theirs(self, key: str, value: torch.Tensor) -> torch.Tensor:
+        """Our tensor for `key`, in this codebase's layout."""
+        if key.rsplit(".", 1)[0] in self.linear_convs:
+            return value.flatten(1)
+        return value
 
 
 # pytorchvideo `create_x3d`: Net.blocks = [stem, res2..res5, head]. Its stem names the 1×3×3
@@ -108,6 +126,38 @@ SLOWFAST = NameScheme(
 )
 
 
+# mmaction2 `Recognizer3D`: `backbone` (X3D) and `cls_head` (X3DHead). Its backbone ends with
+# conv5 (conv, BN, ReLU); its head pools globally, then `fc1` (Linear, no bias: our lin5), ReLU,
+# dropout and `fc2` (our fc). Every first block has a downsample conv with BN (spatial stride 2).
+MMACTION2 = NameScheme(
+    name="mmaction2",
+    modules={
+        "stem.spatial": "backbone.conv1_s.conv",
+        "stem.temporal": "backbone.conv1_t.conv",
+        "stem.bn": "backbone.conv1_t.bn",
+        "head.conv5": "backbone.conv5.conv",
+        "head.bn5": "backbone.conv5.bn",
+        "head.lin5": "cls_head.fc1",
+        "head.fc": "cls_head.fc2",
+    },
+    block_prefix="backbone.layer{stage}.{block}.",
+    stage_offset=1,
+    block_layers={
+        "conv_a": "conv1.conv",
+        "bn_a": "conv1.bn",
+        "conv_b": "conv2.conv",
+        "bn_b": "conv2.bn",
+        "se.reduce": "se_module.fc1",
+        "se.expand": "se_module.fc2",
+        "conv_c": "conv3.conv",
+        "bn_c": "conv3.bn",
+        "shortcut.0": "downsample.conv",
+        "shortcut.1": "downsample.bn",
+    },
+    linear_convs=("head.lin5",),
+)
+
+
 def to_scheme(state: Mapping[str, torch.Tensor], scheme: NameScheme) -> dict[str, torch.Tensor]:
-    """Our state dict under `scheme`'s names (e.g. to hand a model to SlowFast's tools)."""
-    return {scheme.rename(key): value for key, value in state.items()}
+    """Our state dict under `scheme`'s names and layouts (e.g. to hand a model to SlowFast)."""
+    return {scheme.rename(key): scheme.to_theirs(key, value) for key, value in state.items()}

@@ -1,4 +1,4 @@
-"""X3D checkpoints of this project, pytorchvideo and SlowFast, loaded into our network."""
+"""X3D checkpoints of this project, pytorchvideo, SlowFast and mmaction2, loaded into an X3D."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ def load_x3d(
     num_classes: int | None = None,
     dropout: float = 0.0,
 ) -> X3D:
-    """An X3D carrying a checkpoint's weights, strictly (see `load_checkpoint`)."""
+    """An X3D carrying a checkpoint's weights, strictly (see `load_checkpoint`); without
+    `config`, the one the checkpoint holds (`search_spaces.x3d.architecture`)."""
     model = load_checkpoint(path, X3D_SPACE, config, num_classes, dropout).model
     assert isinstance(model, X3D)
     return model

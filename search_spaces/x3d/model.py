@@ -84,6 +84,27 @@ def inner_width(width: int, bottleneck_factor: float) -> int:
     return max(1, int(bottleneck_factor * width))
 
 
+@dataclass(frozen=True)
+class NetworkShape:
+    """What the three factors fix of a network: the stem's width and, per stage res2..res5, the
+    output width, the inner (channel-wise conv and conv5) width and the number of blocks."""
+
+    stem: int
+    widths: tuple[int, ...]
+    inners: tuple[int, ...]
+    blocks: tuple[int, ...]
+
+
+def network_shape(config: X3DConfig) -> NetworkShape:
+    widths = stage_widths(config.width_factor)
+    return NetworkShape(
+        stem=round_width(STEM_BASE_WIDTH, config.width_factor),
+        widths=widths,
+        inners=tuple(inner_width(width, config.bottleneck_factor) for width in widths),
+        blocks=stage_blocks(config.depth_factor),
+    )
+
+
 class SqueezeExcite(nn.Module):
     """Channel attention: global pool → bottleneck 1×1×1 convs → sigmoid scale."""
 

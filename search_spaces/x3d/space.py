@@ -7,22 +7,14 @@ from collections.abc import Hashable, Mapping
 from dataclasses import asdict, fields, replace
 from typing import Any
 
+import torch
 from torch import nn
 
 from expansion.errors import ConfigError
-from search_spaces.base import Axis, InputView, SearchSpace
-from search_spaces.x3d.checkpoint_names import PYTORCHVIDEO, SLOWFAST
-from search_spaces.x3d.model import (
-    LIN5_WIDTH,
-    STEM_BASE_WIDTH,
-    X3DConfig,
-    build_x3d,
-    inner_width,
-    round_width,
-    stage_blocks,
-    stage_widths,
-    summarize,
-)
+from search_spaces.base import Axis, CheckpointScheme, InputView, SearchSpace
+from search_spaces.x3d.architecture import config_from_checkpoint
+from search_spaces.x3d.checkpoint_names import MMACTION2, PYTORCHVIDEO, SLOWFAST
+from search_spaces.x3d.model import LIN5_WIDTH, X3DConfig, build_x3d, network_shape, summarize
 
 # Crops are rounded to this many pixels so that spatial expansion lands on the paper's 160 / 224.
 CROP_DIVISOR = 8
@@ -118,21 +110,21 @@ class X3DSpace(SearchSpace):
     seed: X3DConfig = PRESETS["X2D"]
     presets: Mapping[str, X3DConfig] = PRESETS
     classifier = "head.fc.weight"
-    checkpoint_schemes = (PYTORCHVIDEO, SLOWFAST)
+    checkpoint_schemes = (PYTORCHVIDEO, SLOWFAST, MMACTION2)
 
     def build(self, config: X3DConfig, num_classes: int, dropout: float = 0.0) -> nn.Module:
         return build_x3d(config, num_classes, dropout)
 
     def structure(self, config: X3DConfig) -> Hashable:
-        widths = stage_widths(config.width_factor)
-        return (
-            config.frames,
-            config.crop,
-            round_width(STEM_BASE_WIDTH, config.width_factor),
-            widths,
-            tuple(inner_width(width, config.bottleneck_factor) for width in widths),
-            stage_blocks(config.depth_factor),
-        )
+        return (config.frames, config.crop, network_shape(config))
+
+    def architecture_from_checkpoint(
+        self,
+        document: Mapping[str, Any],
+        state: Mapping[str, torch.Tensor],
+        scheme: CheckpointScheme,
+    ) -> X3DConfig:
+        return config_from_checkpoint(document, state, scheme, self.presets)
 
     def input_view(self, config: X3DConfig) -> InputView:
         return InputView(frames=config.frames, stride=config.stride, crop=config.crop)

@@ -21,11 +21,12 @@ from torch import nn
 from expansion.errors import UserError
 from expansion.results.architecture import save_architecture
 from expansion.results.checkpoints import load_checkpoint, save_checkpoint
-from expansion.train import train
+from expansion.train import train, training_plan
 from expansion.training.fit import latest_checkpoint
 from expansion.training.loaders import shard_order
 from expansion.training.precise_bn import recompute_bn_stats
 from search_spaces.x3d import PRESETS, X3D_SPACE, X3DConfig, build_x3d
+from search_spaces.x3d.mmaction2 import save_mmaction2
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = X3DConfig(
@@ -189,6 +190,22 @@ def test_bad_input_is_one_line_value_error(
         train(settings(*run_args(arch, tmp_path / "run"), *args), io.StringIO())
     assert "\n" not in str(error.value)
     assert not (tmp_path / "run").exists()
+
+
+def test_starting_weights_give_the_architecture_when_arch_is_left_out(tmp_path: Path) -> None:
+    x2d = PRESETS["X2D"]  # the only preset with its network: no frames, stride, crop needed
+    save_mmaction2(tmp_path / "x3d.pth", build_x3d(x2d, 6), x2d)
+    document = torch.load(tmp_path / "x3d.pth", weights_only=True)
+    torch.save({"state_dict": document["state_dict"]}, tmp_path / "x3d.pth")  # as mmaction2's
+    args = ["recipe=tiny", *DATA, f"checkpoint={tmp_path / 'x3d.pth'}"]
+
+    plan = training_plan(settings(*args), tmp_path / "run")
+    auto = training_plan(settings(*args, "arch=auto"), tmp_path / "run")
+
+    assert plan.config == auto.config == x2d
+    assert plan.init_checkpoint == tmp_path / "x3d.pth"
+    with pytest.raises(UserError, match=r"^arch= is required without checkpoint="):
+        training_plan(settings("recipe=tiny", *DATA), tmp_path / "run")
 
 
 def test_resume_falls_back_to_the_previous_checkpoint(uninterrupted: Path, tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from random_weights import outputs, randomise
 from torch import nn
 
 from expansion.errors import CheckpointError
@@ -31,38 +32,6 @@ XS = PRESETS["XS"]
 CLIP_FRAMES, CLIP_CROP = XS.frames, 64
 # A cheap network of the same family for tests that only need some X3D: 1 frame, 32 pixels.
 TINY = replace(PRESETS["X2D"], crop=32)
-
-
-def randomise(model: nn.Module, seed: int = 0) -> nn.Module:
-    """Random weights and BN statistics at scales that keep activations alive through the net,
-    so that every tensor (and any mix-up of two of them) shows in the output."""
-    generator = torch.Generator().manual_seed(seed)
-
-    def uniform(tensor: torch.Tensor, low: float) -> None:
-        tensor.copy_(torch.rand(tensor.shape, generator=generator) + low)
-
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, nn.BatchNorm3d):
-                for tensor, low in zip(
-                    (module.weight, module.bias, module.running_mean, module.running_var),
-                    (0.5, -0.5, -0.5, 0.5),
-                    strict=True,
-                ):
-                    uniform(tensor, low)
-            elif isinstance(module, nn.Conv3d | nn.Linear):
-                fan_in = module.weight[0].numel()
-                normal = torch.randn(module.weight.shape, generator=generator)
-                module.weight.copy_(normal / fan_in**0.5)
-                if module.bias is not None:
-                    uniform(module.bias, -0.5)
-    return model.eval()
-
-
-def outputs(model: nn.Module, frames: int, crop: int, seed: int = 1) -> torch.Tensor:
-    clip = torch.randn(1, 3, frames, crop, crop, generator=torch.Generator().manual_seed(seed))
-    with torch.no_grad():
-        return model.eval()(clip)
 
 
 def error_of(path: Path, **kwargs) -> str:
@@ -288,11 +257,24 @@ def test_class_count_must_match_when_demanded(tmp_path: Path) -> None:
     assert "head.fc.weight (10, 2048) has 10 classes, expected 400" in message
 
 
-def test_foreign_checkpoint_needs_a_config(tmp_path: Path) -> None:
-    state = to_scheme(build_x3d(TINY, num_classes=3).state_dict(), SLOWFAST)
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        (XS, "its network (width 2, bottleneck 2.25, depth 2.2) is that of presets XS, S, M"),
+        (replace(TINY, bottleneck_factor=1.5), "is no preset's: give arch=FILE.yaml"),
+    ],
+    ids=["presets-disagree", "no-preset"],
+)
+def test_foreign_checkpoint_without_a_view_needs_a_config(
+    config, expected: str, tmp_path: Path
+) -> None:
+    state = to_scheme(build_x3d(config, num_classes=3).state_dict(), SLOWFAST)
     torch.save({"model_state": state}, tmp_path / "sf.pyth")
 
-    assert "SlowFast checkpoint does not record its architecture" in error_of(tmp_path / "sf.pyth")
+    message = error_of(tmp_path / "sf.pyth")
+
+    assert "SlowFast checkpoint records no frames, stride or crop" in message
+    assert expected in message
 
 
 def _write_truncated(path: Path) -> None:

@@ -33,12 +33,12 @@ import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Literal
 
 import av
 import numpy as np
 
+from expansion.data.clips import NothingToRelease
 from expansion.errors import ConfigError
 
 Split = Literal["train", "val"]
@@ -154,7 +154,7 @@ def draw(canvas: np.ndarray, sprite: Sprite, t: int) -> None:
                 region += alpha * (colour - region)
 
 
-class SyntheticVideo:
+class SyntheticVideo(NothingToRelease):
     """One synthetic video: a background and sprites, rendered frame by frame on demand."""
 
     def __init__(self, spec: SyntheticSpec, index: int) -> None:
@@ -184,17 +184,6 @@ class SyntheticVideo:
 
     def frames(self, indices: Sequence[int]) -> list[av.VideoFrame]:
         return [av.VideoFrame.from_ndarray(self.render(t), format="rgb24") for t in indices]
-
-    def __enter__(self) -> SyntheticVideo:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        return None
 
 
 def _velocity(rng: np.random.Generator, max_speed: float) -> tuple[float, float]:
