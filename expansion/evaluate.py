@@ -30,7 +30,7 @@ from expansion.data import ClipDataset, DataConfig, TestViews
 from expansion.errors import ConfigError
 from expansion.results.architecture import AUTO_ARCH, resolve_architecture
 from expansion.results.checkpoints import load_checkpoint
-from expansion.results.runs import space_name
+from expansion.results.run_table import space_name
 from expansion.training import runtime
 from expansion.training.loop import Batch, Evaluation, evaluate
 from search_spaces import SearchSpace, get_space

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from expansion.cli import OneLineParser, user_errors_as_one_line
-from expansion.results.plots import draw_figures
-from expansion.results.runs import load_run
+from expansion.results.figures import draw_figures
+from expansion.results.run_table import load_run
 
 PROG = "python -m expansion.plot"
 

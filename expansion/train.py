@@ -23,7 +23,7 @@ from expansion.errors import ConfigError
 from expansion.results.architecture import AUTO_ARCH, resolve_architecture
 from expansion.results.checkpoints import checkpoint_architecture
 from expansion.results.run_folder import RunLock, open_run_folder
-from expansion.results.runs import space_name
+from expansion.results.run_table import space_name
 from expansion.training import runtime
 from expansion.training.fit import FINAL_METRICS, TrainPlan, check_plan, train_worker
 from expansion.training.recipe import Recipe

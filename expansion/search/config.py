@@ -17,7 +17,7 @@ import torch
 from expansion.config_values import absolute_path, as_float, as_int, optional_float
 from expansion.data import DataConfig
 from expansion.errors import ConfigError
-from expansion.results.runs import space_name
+from expansion.results.run_table import space_name
 from expansion.search.coordinator import SearchSettings
 from expansion.search.dispatch import DISPATCHERS, DispatcherName
 from expansion.training.resources import Resources, trial_settings

@@ -21,9 +21,9 @@ from typing import Any, TextIO
 from expansion.data import ClipDataset, UnreadableVideoWarning
 from expansion.data.build import collection
 from expansion.errors import DataError, Interrupted, signals_as_interrupts, stop_requested
-from expansion.results.plots import draw_figures
+from expansion.results.figures import draw_figures
 from expansion.results.run_folder import RunLock, open_run_folder
-from expansion.results.runs import SETTINGS_YAML, load_run
+from expansion.results.run_table import SETTINGS_YAML, load_run
 from expansion.results.store import RETIRED_TRIALS_CSV, TRIALS_CSV, TRIALS_PARQUET, ResultsStore
 from expansion.search.config import RunSettings, run_settings, this_machine_cpus
 from expansion.search.console import Progress, format_plan, format_summary

@@ -11,8 +11,8 @@ from test_store import make_record
 
 from expansion.errors import UserError
 from expansion.plot import main
-from expansion.results.plots import _device, draw_figures, has_latency, pareto_front
-from expansion.results.runs import load_run
+from expansion.results.figures import _device, draw_figures, has_latency, pareto_front
+from expansion.results.run_table import load_run
 from expansion.results.store import ResultsStore
 from expansion.search.records import TrialRecord
 from search_spaces.x3d import AXES, X3D_SPACE

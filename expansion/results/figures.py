@@ -25,7 +25,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from expansion.results.atomic import write_atomically
-from expansion.results.runs import RunTable
+from expansion.results.run_table import RunTable
 from expansion.search.records import SEED_AXIS
 
 COLOURS = matplotlib.colormaps["tab10"].colors
