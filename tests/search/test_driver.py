@@ -1,4 +1,4 @@
-"""Whole searches through `expansion.search.run`: files written, resume, failures, bad settings."""
+"""Whole searches through `run_search`: files written, resume, failures, bad settings."""
 
 from __future__ import annotations
 
