@@ -45,7 +45,7 @@ class OneLineParser(argparse.ArgumentParser):
     """Argument errors as one line on stderr and exit code 2, without the usage block."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        _fail(self.prog, message)
 
 
 def _fail(prog: str, message: str) -> NoReturn:

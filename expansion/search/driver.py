@@ -20,7 +20,8 @@ from typing import Any, TextIO
 
 from expansion.data import ClipDataset, UnreadableVideoWarning
 from expansion.data.build import collection
-from expansion.errors import DataError, Interrupted, signals_as_interrupts, stop_requested
+from expansion.data.errors import too_many_unreadable
+from expansion.errors import Interrupted, signals_as_interrupts, stop_requested
 from expansion.results.figures import draw_figures
 from expansion.results.run_folder import RunLock, open_run_folder
 from expansion.results.run_table import SETTINGS_YAML, load_run
@@ -241,10 +242,5 @@ class _BadVideos:
         )
 
     def _check(self) -> None:
-        total = self.total
-        if len(self.names) > self.data.max_bad_share * total:
-            shown = ", ".join(self.names[:3]) + (", …" if len(self.names) > 3 else "")
-            raise DataError(
-                f"{len(self.names)} of {total} videos are unreadable (more than "
-                f"{self.data.max_bad_share:.0%}): {shown}"
-            )
+        if len(self.names) > self.data.max_bad_share * self.total:
+            raise too_many_unreadable(self.names, self.total, self.data.max_bad_share)
