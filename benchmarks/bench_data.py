@@ -22,7 +22,7 @@ from expansion.data import SyntheticSpec, build_dataset
 from expansion.data.catalog import VideoEntry, VideoFiles
 from expansion.data.datasets import ClipDataset
 from expansion.data.export import export_split, write_video
-from expansion.data.synthetic import SyntheticVideo
+from expansion.data.synthetic import open_video
 from search_spaces.base import InputView
 
 WINDOW = InputView(16, 5, 224)
@@ -46,11 +46,11 @@ def clips_per_second(dataset: ClipDataset, clips: int, workers: int) -> float:
 
 def write_videos(folder: Path, count: int, gop: int | None) -> list[VideoEntry]:
     folder.mkdir(parents=True)
-    spec = SyntheticSpec(num_frames=300, num_videos=count)
+    spec = SyntheticSpec(dataset="blinks", num_frames=300, num_videos=count)
     entries = []
     for index in range(count):
         path = folder / f"{index}.mp4"
-        write_video(SyntheticVideo(spec, index), path, gop=gop)
+        write_video(open_video(spec, index), path, gop=gop)
         entries.append(VideoEntry(str(path), index % 12))
     return entries
 
@@ -74,7 +74,7 @@ def main() -> None:
                             f"files {label:<22} {view.frames}x{view.stride:g}x{view.crop:<4} "
                             f"{'seek ' if seek else 'start'} workers={workers}: {rate:6.1f} clips/s"
                         )
-        spec = SyntheticSpec(num_videos=96)
+        spec = SyntheticSpec(dataset="blinks", num_videos=96)
         for view in (WINDOW, XS):
             for workers in (0, 2):
                 rate = clips_per_second(build_dataset(spec, view), args.clips, workers)

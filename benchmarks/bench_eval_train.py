@@ -41,7 +41,9 @@ def composed(name: str, overrides: list[str]) -> dict[str, Any]:
 
 
 def bench_eval(folder: Path, videos: int) -> None:
-    export_split(SyntheticSpec(split="val", num_videos=videos), folder / "videos", jobs=2)
+    export_split(
+        SyntheticSpec(split="val", num_videos=videos, dataset="blinks"), folder / "videos", jobs=2
+    )
     listed = folder / "videos" / "val.csv"
     data = ["data=kinetics", f"data.root={folder / 'videos'}", f"data.train_list={listed}"]
     data += [f"data.val_list={listed}", "data.num_classes=12", "batch_size=8", "num_workers=0"]

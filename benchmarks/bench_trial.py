@@ -48,8 +48,12 @@ def main() -> None:
     if args.candidates:
         base_name, base = configs[-1]
         configs = [(f"{base_name}+{a}", axis.expand(base)) for a, axis in space.axes.items()]
-    train = SyntheticSpec(split="train", num_videos=args.train_videos, clutter=args.clutter)
-    val = SyntheticSpec(split="val", num_videos=args.val_videos, clutter=args.clutter)
+    train = SyntheticSpec(
+        split="train", num_videos=args.train_videos, dataset="blinks", clutter=args.clutter
+    )
+    val = SyntheticSpec(
+        split="val", num_videos=args.val_videos, dataset="blinks", clutter=args.clutter
+    )
     print(settings)
     print(f"train {args.train_videos}, val {args.val_videos} videos, clutter {args.clutter}")
     print(f"{'config':<50} {'GFLOPs':>7} {'seed':>4} {'s':>6} {'clips/s':>8} top1 per epoch")

@@ -7,9 +7,11 @@ from typing import Any
 from expansion.cli import CONFIG_DIR, compose_settings
 
 CONF = CONFIG_DIR
-# A whole search in seconds: the smoke schedule, a few tiny videos, three axes, two steps.
+# A whole search in seconds: the smoke schedule, a few small videos of the quick built-in
+# dataset, three axes, two steps.
 SMALL_SEARCH = [
     "trial=smoke",
+    "data=blinks",
     "data.num_train=24",
     "data.num_val=12",
     "target_gflops=0.05",

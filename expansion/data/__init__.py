@@ -36,10 +36,9 @@ from expansion.data.datasets import ClipDataset, Mode, View
 from expansion.data.errors import DataError, UnreadableVideo, UnreadableVideoWarning
 from expansion.data.preflight import check_videos
 from expansion.data.sampling import TestViews
-from expansion.data.synthetic import CLASSES, SyntheticSpec
+from expansion.data.synthetic import SyntheticSpec
 
 __all__ = [
-    "CLASSES",
     "ClipDataset",
     "DataConfig",
     "DataError",

@@ -24,7 +24,10 @@ from expansion.data.lists import LIST_FORMATS
 from expansion.data.preflight import WORKERS, check_videos
 from expansion.data.rawframes import FrameNaming
 from expansion.data.sampling import SINGLE_VIEW, TestViews
+from expansion.data.synthetic import CLASS_NAMES as SYNTHETIC_CLASS_NAMES
 from expansion.data.synthetic import SyntheticSpec
+from expansion.data.synthetic.spec import DEFAULT_DATASET as DEFAULT_SYNTHETIC
+from expansion.data.synthetic.spec import VERSIONS as SYNTHETIC_VERSIONS
 from expansion.errors import ConfigError
 from search_spaces.base import InputView
 
@@ -111,14 +114,17 @@ def _sources(kind: Any, data: Mapping[str, Any]) -> tuple[DataSource, DataSource
     if kind == "synthetic":
         geometry = {
             key: as_int(data[key], f"data.{key}")
-            for key in ("height", "width", "num_frames")
-            if key in data
+            for key in ("height", "width", "num_frames", "clutter")
+            if data.get(key) is not None
         }
         seed = as_int(data.get("seed", 0), "data.seed")
-        train = SyntheticSpec(
-            seed, "train", as_int(data["num_train"], "data.num_train"), **geometry
+        dataset = _synthetic_dataset(data)
+        train, val = (
+            SyntheticSpec(
+                seed, split, as_int(data[f"num_{split}"], f"data.num_{split}"), dataset, **geometry
+            )
+            for split in SPLITS
         )
-        val = SyntheticSpec(seed, "val", as_int(data["num_val"], "data.num_val"), **geometry)
         return train, val, collection(train).num_classes
     if kind == "kinetics":
         root = absolute_path(required(data, "root", "data"))
@@ -142,12 +148,52 @@ def _sources(kind: Any, data: Mapping[str, Any]) -> tuple[DataSource, DataSource
     raise ConfigError(f"unknown data source {kind!r}: {', '.join(DATA_KINDS)}")
 
 
+def as_recorded(data: Mapping[str, Any], resumed: bool) -> dict[str, Any]:
+    """The `data` group as a run records it: a new run's built-in dataset with its version filled
+    in; a resumed run whose settings name no dataset was recorded before `scales` existed, on
+    `blinks`."""
+    if data.get("name") != "synthetic":
+        return dict(data)
+    if resumed:
+        return {"dataset": "blinks", **data} if "dataset" not in data else dict(data)
+    if data.get("version") is not None:
+        return dict(data)
+    return {**data, "version": SYNTHETIC_VERSIONS[_synthetic_dataset(data)]}
+
+
+def data_identity(data: Mapping[str, Any]) -> str:
+    """What a run's data is, for its results: `scales-v1`, `blinks-v1`, or the source's kind."""
+    if data.get("name") != "synthetic":
+        return str(data.get("name"))
+    dataset = _synthetic_dataset(data)
+    return f"{dataset}-v{data.get('version') or SYNTHETIC_VERSIONS[dataset]}"
+
+
+def _synthetic_dataset(data: Mapping[str, Any]) -> str:
+    """`data.dataset` (default `scales`), checked against `data.version` when a run recorded one."""
+    dataset = str(data.get("dataset") or DEFAULT_SYNTHETIC)
+    if dataset not in SYNTHETIC_VERSIONS:
+        known = ", ".join(SYNTHETIC_VERSIONS)
+        raise ConfigError(f"data.dataset: unknown built-in dataset {dataset!r} ({known})")
+    recorded = data.get("version")
+    current = SYNTHETIC_VERSIONS[dataset]
+    if recorded is not None and as_int(recorded, "data.version") != current:
+        raise ConfigError(
+            f"data.version: this run was measured on {dataset} version {recorded}, and this code "
+            f"renders version {current}: its videos differ, start a new run"
+        )
+    return dataset
+
+
 def _class_names(label_map: Any, train: DataSource, num_classes: int) -> tuple[str, ...] | None:
-    """The names of `data.label_map`, else a folder dataset's class folders, else None."""
+    """The names of `data.label_map`, else a folder dataset's class folders or a built-in
+    dataset's classes, else None."""
     if label_map:
         return read_label_map(absolute_path(label_map), num_classes)
     if isinstance(train, FolderSource):
         return train.classes
+    if isinstance(train, SyntheticSpec):
+        return SYNTHETIC_CLASS_NAMES[train.dataset]
     return None
 
 

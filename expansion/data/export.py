@@ -1,6 +1,7 @@
 """Export the synthetic dataset as H.264 files with Kinetics-style list files.
 
-`python -m expansion.data.synthetic --out DIR [--num-train N] [--num-val N] [--seed S]` writes
+`python -m expansion.data.synthetic --out DIR [--dataset scales|blinks] [--num-train N]
+[--num-val N] [--seed S]` writes
 `DIR/train/*.mp4`, `DIR/val/*.mp4` and `DIR/train.csv`, `DIR/val.csv` with one
 `relative/path label` line per video, readable with `ListFileSource(DIR/"train.csv", DIR)`.
 A split of `--num-... 0` videos is left out.
@@ -20,7 +21,7 @@ from typing import NoReturn
 
 import av
 
-from expansion.data.synthetic import SyntheticSpec, SyntheticVideo
+from expansion.data.synthetic import GEOMETRIES, SyntheticSpec, SyntheticVideo, open_video
 
 
 def write_video(video: SyntheticVideo, path: Path, crf: int = 18, gop: int | None = None) -> None:
@@ -43,7 +44,7 @@ def write_video(video: SyntheticVideo, path: Path, crf: int = 18, gop: int | Non
 
 
 def _export_one(spec: SyntheticSpec, out: Path, index: int) -> str:
-    video = SyntheticVideo(spec, index)
+    video = open_video(spec, index)
     relative = f"{spec.split}/{index:06d}.mp4"
     write_video(video, out / relative)
     return f"{relative} {video.label}\n"
@@ -73,6 +74,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         description="Export the built-in synthetic dataset as H.264 .mp4 files and list files.",
     )
     parser.add_argument("--out", type=Path, required=True, help="output folder")
+    parser.add_argument("--dataset", choices=list(GEOMETRIES), default=SyntheticSpec.dataset)
     parser.add_argument("--num-train", type=int, default=SyntheticSpec.num_videos)
     parser.add_argument("--num-val", type=int, default=SyntheticSpec.num_videos // 4)
     parser.add_argument("--seed", type=int, default=0)
@@ -86,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         _fail(parser, f"--out {args.out}: cannot create the folder ({error.strerror})")
     for split, count in counts.items():
         if count > 0:
-            spec = SyntheticSpec(seed=args.seed, split=split, num_videos=count)
+            spec = SyntheticSpec(args.seed, split, count, args.dataset)
             print(f"wrote {count} videos and {export_split(spec, args.out, args.jobs)}")
 
 

@@ -21,6 +21,7 @@ import pyarrow
 from expansion.errors import UserError
 from expansion.results.architecture import save_architecture
 from expansion.results.atomic import write_atomically
+from expansion.results.evidence import LEAD_COLUMNS, step_leads
 from expansion.search.records import SEED_AXIS, TrialOutcome, TrialRecord, TrialSpec
 from search_spaces import SearchSpace
 
@@ -136,10 +137,12 @@ class ResultsStore:
         return [TrialRecord.from_row(row, self.space) for row in self.table().to_dict("records")]
 
     def write_path(self, path_records: list[TrialRecord]) -> None:
-        """`path.csv`: the model kept at each step, in the order given."""
+        """`path.csv`: the model kept at each step, in the order given, with its lead over the
+        runner-up of its step (`evidence.step_leads`)."""
         config_fields = list(self.space.to_dict(self.space.seed))
         rows = [record.to_row(self.space) for record in path_records]
-        table = pd.DataFrame(rows, columns=self.columns)[[*PATH_COLUMNS, *config_fields]]
+        table = step_leads(pd.DataFrame(rows, columns=self.columns), self.table())
+        table = table[[*PATH_COLUMNS, *LEAD_COLUMNS, *config_fields]]
         self.run_dir.mkdir(parents=True, exist_ok=True)
         write_atomically(self.run_dir / PATH_CSV, lambda path: table.to_csv(path, index=False))
 
@@ -160,6 +163,8 @@ class ResultsStore:
             "target_gflops": None if target is None else float(target),
             "note": note,
         }
+        if settings.get("data"):
+            details["data"] = str(settings["data"])
         self.run_dir.mkdir(parents=True, exist_ok=True)
         write_atomically(
             self.run_dir / FINAL_YAML,

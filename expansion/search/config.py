@@ -16,6 +16,7 @@ import torch
 
 from expansion.config_values import absolute_path, as_float, as_int, optional_float
 from expansion.data import DataConfig
+from expansion.data.config import data_identity
 from expansion.errors import ConfigError
 from expansion.results.run_table import space_name
 from expansion.search.coordinator import SearchSettings
@@ -36,6 +37,7 @@ class RunSettings:
     run_dir: Path
     machine_cpus: int | None  # what lone trials share out (None: a cluster's trials don't)
     retry_failed: bool  # a resume also retrains trials that diverged
+    data_name: str  # what the trials train on, e.g. scales-v1 (recorded in final.yaml)
 
 
 def run_settings(config: Mapping[str, Any], run_dir: Path) -> RunSettings:
@@ -76,7 +78,14 @@ def run_settings(config: Mapping[str, Any], run_dir: Path) -> RunSettings:
     _check_machine(job.resources, machine_cpus)
     retry_failed = bool(config.get("retry_failed", False))
     return RunSettings(
-        search, job, dispatcher, address, absolute_path(run_dir), machine_cpus, retry_failed
+        search,
+        job,
+        dispatcher,
+        address,
+        absolute_path(run_dir),
+        machine_cpus,
+        retry_failed,
+        data_identity(config["data"]),
     )
 
 

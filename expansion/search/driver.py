@@ -20,6 +20,7 @@ from typing import Any, TextIO
 
 from expansion.data import ClipDataset, UnreadableVideoWarning
 from expansion.data.build import collection
+from expansion.data.config import as_recorded
 from expansion.data.errors import too_many_unreadable
 from expansion.errors import Interrupted, signals_as_interrupts, stop_requested
 from expansion.results.figures import draw_figures
@@ -76,6 +77,7 @@ def run_search(
         local = config["dispatcher"]["name"] == "ray" or not folder.resumed
         joins = bool((config.get("ray") or {}).get("address"))
         config = {**config, "machine_cpus": this_machine_cpus() if local and not joins else None}
+    config = {**config, "data": as_recorded(config["data"], folder.resumed)}
     folder = replace(folder, config=config)
     settings = run_settings(config, folder.path)
     validate(settings.job.space, settings.search)
@@ -138,6 +140,7 @@ def search(
     )
     device = runtime.device_name(runtime.pick_device(job.resources.gpus))
     print(format_plan(plan, settings.search, device), file=stream)
+    print(f"data: {settings.data_name}, {val_videos} validation videos", file=stream)
     if records:
         print(f"resuming {settings.run_dir}: {len(records)} trials already done", file=stream)
     progress = Progress(plan, stream)
@@ -164,7 +167,8 @@ def search(
     finally:
         progress.close()
     store.write_path(list(action.path))
-    store.write_final(action.final, action.note, {"target_gflops": settings.search.target_gflops})
+    extra = {"target_gflops": settings.search.target_gflops, "data": settings.data_name}
+    store.write_final(action.final, action.note, extra)
     draw_figures([load_run(settings.run_dir)], settings.run_dir)
     # CPUs (or GPU slots) the trials could use at once.
     capacity = plan.parallel * (job.resources.gpus or job.resources.cpus)

@@ -141,6 +141,7 @@ def estimate(
     `train_data` builds the training set in a view: the probe loads real clips from it.
     """
     device = runtime.pick_device(resources.gpus)
+    trial = trial.for_device(device.type)
     # A step trains one micro-batch at a time; its size decides which kernels the device runs.
     batch = trial.forward_batch
     probed: list[float] = []  # GFLOPs of the probed models
@@ -152,7 +153,7 @@ def estimate(
             probed.append(config_complexity(space, config, search.num_classes).gflops)
             seconds.append(_probe_seconds_per_clip(model, dataset, batch, device))
     views = trial.views.clips * trial.views.crops
-    eval_clips = val_videos * (trial.epochs - 1 + views)
+    eval_clips = val_videos * (trial.validations - 1 + views)
     parallel = 1 if sequential else _parallel_trials(resources, device)
     train_clips = trial.epochs * len(dataset)
     load, train, evaluate = (_fit(probed, phase) for phase in zip(*seconds, strict=True))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from expansion.config_values import dataclass_values
@@ -55,8 +55,11 @@ class Schedule:
 
     `micro_batch_size` (None: the whole batch) is how many clips go through the model at once;
     BN statistics are computed over them and their gradients accumulate to one step of
-    `batch_size`. `test_views` (`"KxS"`) are the views of the final evaluation; validation after
-    the other epochs uses the centre clip only.
+    `batch_size`. `test_views` (`"KxS"`) are the views of the final evaluation; with
+    `validate_every_epoch` the other epochs are validated too, on the centre clip only (a curve to
+    look at; it costs a forward pass over the validation set per epoch). `cuda` holds values
+    that replace these when the job runs on a GPU (`for_device`): a GPU trains more clips in the
+    same time, so a short trial can afford more epochs there.
     """
 
     epochs: int
@@ -71,6 +74,8 @@ class Schedule:
     micro_batch_size: int | None = None
     num_workers: int = 0
     test_views: str = "10x1"
+    validate_every_epoch: bool = True
+    cuda: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1:
@@ -86,10 +91,26 @@ class Schedule:
         if self.num_workers < 0:
             raise ConfigError(f"num_workers must not be negative: {self}")
         TestViews.parse(self.test_views)
+        if self.cuda:
+            self.for_device("cuda")  # its values are checked like the others
+
+    def for_device(self, device_type: str) -> Schedule:
+        """The schedule a job on `device_type` ("cpu", "cuda") follows."""
+        if device_type != "cuda" or not self.cuda:
+            return self
+        values = dataclass_values(type(self), self.cuda, "cuda")
+        if "cuda" in values:
+            raise ConfigError("cuda: a cuda block cannot hold another one")
+        return replace(self, **values, cuda=None)
 
     @property
     def views(self) -> TestViews:
         return TestViews.parse(self.test_views)
+
+    @property
+    def validations(self) -> int:
+        """Validation passes per run: one per epoch, or only the final one."""
+        return self.epochs if self.validate_every_epoch else 1
 
     @property
     def forward_batch(self) -> int:

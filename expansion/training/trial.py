@@ -50,13 +50,14 @@ def run_trial(spec: TrialSpec, job: TrialJob, report: Report | None = None) -> T
     """Train `spec.config` with `job.schedule` and return its outcome, with the trained model's
     speed on the trial's device and threads (`latency_ms`, `throughput_clips_s`).
 
-    After every epoch `report` receives `epoch` (from 1), validation `top1`, `top5` and `loss`
-    (centre view; after the last epoch, the final `test_views`), `train_loss`, `lr`, and the
-    outcome fields so far (`epochs`, `epoch_top1`, `wall_s`, `clips_per_s`, `peak_memory_mb`,
+    After every validated epoch (every epoch, or only the last: `validate_every_epoch`) `report`
+    receives `epoch` (from 1), validation `top1`, `top5` and `loss` (centre view; after the last
+    epoch, the final `test_views`), `train_loss`, `lr`, and the outcome fields so far (`epochs`
+    trained, `epoch_top1` of the validated epochs, `wall_s`, `clips_per_s`, `peak_memory_mb`,
     `device`, `threads`, `gpus`, `bad_videos`).
     """
-    settings, threads = job.schedule, job.resources.cpus
     device = runtime.pick_device(job.resources.gpus)
+    settings, threads = job.schedule.for_device(device.type), job.resources.cpus
     start = time.perf_counter()
     # Unreadable videos come back in the outcome (`bad_videos`), so no warning repeats them.
     with runtime.seeded_run(job.seed, threads, device), warnings.catch_warnings():
@@ -81,12 +82,12 @@ def run_trial(spec: TrialSpec, job: TrialJob, report: Report | None = None) -> T
         datasets = [train_set, *val_sets.values()]
         device_name = runtime.device_name(device)
         history: list[float] = []
-        train_seconds, train_clips = 0.0, 0
+        trained, train_seconds, train_clips = 0, 0.0, 0
         evaluation: Evaluation | None = None
 
         def outcome_fields() -> dict[str, Any]:
             return {
-                "epochs": len(history),
+                "epochs": trained,
                 "epoch_top1": tuple(history),
                 "wall_s": time.perf_counter() - start,
                 "clips_per_s": train_clips / train_seconds if train_seconds else float("nan"),
@@ -116,9 +117,12 @@ def run_trial(spec: TrialSpec, job: TrialJob, report: Report | None = None) -> T
             except NonFiniteLoss as error:
                 fields = outcome_fields()
                 return TrialOutcome("failed", error=str(error), failure="diverged", **fields)
+            trained += 1
             train_seconds += stats.seconds
             train_clips += stats.clips
             last = epoch == settings.epochs - 1
+            if not (last or settings.validate_every_epoch):
+                continue
             evaluation = evaluate(
                 model,
                 val_sets[final_views if last else SINGLE_VIEW],

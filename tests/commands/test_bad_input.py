@@ -19,7 +19,7 @@ from expansion.search.driver import run_search
 from expansion.training.runtime import pick_device
 
 ROOT = Path(__file__).resolve().parents[2]
-SMALL = ["trial=smoke", "data.num_train=24", "data.num_val=12", "target_gflops=0.05"]
+SMALL = ["trial=smoke", "data=blinks", "data.num_train=24", "data.num_val=12", "target_gflops=0.05"]
 KINETICS_NOWHERE = ["data=kinetics", "data.root=/no", "data.train_list=/t", "data.val_list=/v"]
 
 

@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from expansion import describe
+from expansion.results.evidence import LEAD_COLUMNS
 from expansion.results.store import PATH_COLUMNS, ResultsStore, table_columns
 from expansion.search.records import SEED_AXIS, TrialOutcome, TrialRecord, TrialSpec
 from search_spaces.x3d import AXES, X3D_SPACE, X3DConfig
@@ -230,7 +231,8 @@ def test_path_csv_holds_the_kept_models(tmp_path: Path) -> None:
     kept = sample_records()[:3]
     store.write_path(kept)
     table = pd.read_csv(tmp_path / "path.csv", dtype={"trial_id": str})
-    assert list(table.columns) == [*PATH_COLUMNS, *X3D_SPACE.to_dict(X3D_SPACE.seed)]
+    config_fields = X3D_SPACE.to_dict(X3D_SPACE.seed)
+    assert list(table.columns) == [*PATH_COLUMNS, *LEAD_COLUMNS, *config_fields]
     assert table["trial_id"].tolist() == ["000", "01-frame_rate", "02-temporal"]
     assert table["axis"].tolist() == [SEED_AXIS, "frame_rate", "temporal"]
     assert table["stride"].tolist() == [r.spec.config.stride for r in kept]

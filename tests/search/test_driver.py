@@ -218,6 +218,26 @@ def test_a_run_dir_is_not_overwritten_and_resume_needs_a_run(tmp_path: Path) -> 
         run_search({"resume": str(tmp_path / "nothing")}, tmp_path, stream=io.StringIO())
 
 
+def test_a_run_records_its_dataset_and_a_resume_checks_it(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    search(run, "dispatcher=inline")
+    saved = yaml.safe_load((run / "search.yaml").read_text())
+    assert (saved["data"]["dataset"], saved["data"]["version"]) == ("blinks", 1)
+    assert yaml.safe_load((run / "final.yaml").read_text())["data"] == "blinks-v1"
+    resume = {"resume": str(run)}
+    # a run measured on other videos (another version of the dataset) is not continued
+    saved["data"]["version"] = 99
+    (run / "search.yaml").write_text(yaml.safe_dump(saved))
+    with pytest.raises(ConfigError, match="measured on blinks version 99, and this code renders"):
+        run_search(resume, tmp_path, trial_function=_never_called, stream=io.StringIO())
+    # runs recorded before data.dataset existed were on blinks; replayed, nothing is trained
+    del saved["data"]["dataset"], saved["data"]["version"]
+    (run / "search.yaml").write_text(yaml.safe_dump(saved))
+    console = io.StringIO()
+    run_search(resume, tmp_path, trial_function=_never_called, stream=console)
+    assert "data: blinks-v1, 12 validation videos" in console.getvalue()
+
+
 def zero_division_trial(spec: TrialSpec, job: TrialJob, report: Any = None) -> TrialOutcome:
     """A bug inside every trial."""
     return TrialOutcome("ok", top1=1 / 0)

@@ -82,7 +82,7 @@ class PlainSpace(SearchSpace):
 
 
 PLAIN = PlainSpace()
-DATA = ["data.num_train=24", "data.num_val=12"]
+DATA = ["data=blinks", "data.num_train=24", "data.num_val=12"]
 
 
 @pytest.fixture(autouse=True)

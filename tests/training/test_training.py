@@ -112,6 +112,31 @@ def test_unknown_settings_are_named() -> None:
         trial_settings(values)
 
 
+def test_a_cuda_block_replaces_values_only_for_trials_on_cuda() -> None:
+    short, _ = load_settings("short")
+    assert short.for_device("cpu") is short
+    on_gpu = short.for_device("cuda")
+    assert (on_gpu.epochs, on_gpu.batch_size, on_gpu.num_workers) == (12, 32, 4)
+    assert (on_gpu.base_lr, on_gpu.test_views, on_gpu.cuda) == (short.base_lr, "1x1", None)
+
+
+@pytest.mark.parametrize(
+    ("block", "problem"),
+    [
+        ({"epoch": 3}, r"unknown cuda settings: epoch$"),
+        ({"epochs": "many"}, r"cuda.epochs: expected a whole number, got 'many'$"),
+        ({"epochs": 0}, r"epochs and batch_size must be positive"),
+        ({"cuda": {"epochs": 2}}, r"cuda: a cuda block cannot hold another one$"),
+    ],
+)
+def test_a_bad_cuda_block_is_refused_when_the_schedule_is_read(
+    block: dict[str, object], problem: str
+) -> None:
+    values = yaml.safe_load((CONF / "short.yaml").read_text()) | {"cuda": block}
+    with pytest.raises(ConfigError, match=problem):
+        trial_settings(values)
+
+
 def test_paper_schedule_is_the_final_recipe_doubled_and_halved() -> None:
     paper, _ = load_settings("paper")
     assert (paper.epochs, paper.warmup_epochs, paper.batch_size) == (150, 17.5, 256)
@@ -175,6 +200,16 @@ def test_smoke_trial_end_to_end() -> None:
     assert [r["epoch"] for r in reports] == [1, 2]
     assert all({"top1", "loss"} <= r.keys() for r in reports)
     assert reports[-1]["top1"] == outcome.top1
+
+
+def test_validating_only_the_last_epoch_reports_once_and_trains_alike() -> None:
+    reports: list[dict[str, object]] = []
+    last_only = run_trial(SPEC, tiny_job(validate_every_epoch=False), reports.append)
+    every = run_trial(SPEC, tiny_job())
+    assert [r["epoch"] for r in reports] == [2] and reports[0]["epochs"] == 2
+    assert last_only.epochs == 2 and last_only.epoch_top1 == (every.top1,)
+    # the same training; the validation passes in between change float rounding, nothing else
+    assert last_only.top1 == every.top1 and last_only.loss == pytest.approx(every.loss, rel=1e-3)
 
 
 def test_trial_restores_threads_and_determinism() -> None:

@@ -1,0 +1,124 @@
+"""Compare searches run with different trial seeds: the axis each kept per step, its top-1, the
+runner-up, the lead, and whether the lead is beyond the seed-to-seed noise of these runs.
+
+python -m expansion.compare runs/seed0 runs/seed1 [--out comparison.md]
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from expansion.cli import OneLineParser, user_errors_as_one_line
+from expansion.errors import UserError
+from expansion.results.atomic import write_atomically
+from expansion.results.evidence import SeedNoise, seed_noise, step_leads
+from expansion.results.run_table import RunTable, load_run
+from expansion.search.console import format_seconds
+
+PROG = "python -m expansion.compare"
+
+
+def _parser() -> OneLineParser:
+    parser = OneLineParser(
+        prog=PROG,
+        description="Per step of two or more finished searches: the kept axis and top-1, the "
+        "runner-up and the lead, against the top-1 noise between their trial seeds.",
+    )
+    parser.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
+    parser.add_argument("--out", type=Path, help="also write the table to this Markdown file")
+    return parser
+
+
+def _points(share: float) -> str:
+    return "-" if math.isnan(share) else f"{100 * share:.1f}"
+
+
+def _beyond(lead: float, noise: SeedNoise) -> str:
+    """ " ✓" for a lead beyond the noise, " ✗" for one within it, "" where either is unknown."""
+    if math.isnan(lead) or math.isnan(noise.threshold):
+        return ""
+    return " ✓" if lead > noise.threshold else " ✗"
+
+
+def comparison_table(runs: Sequence[RunTable], noise: SeedNoise) -> pd.DataFrame:
+    """One row per kept step: for each run its axis, top-1, runner-up, lead and trial minutes."""
+    columns: dict[str, list[str]] = {}
+    paths = [step_leads(run.path, run.trials) for run in runs]
+    steps = sorted({int(step) for path in paths for step in path["step"]})
+    columns["step"] = [str(step) for step in steps]
+    for run, path in zip(runs, paths, strict=True):
+        name = run.name
+        rows = {int(row.step): row for row in path.itertuples(index=False)}
+        seconds = run.trials.groupby("step")["wall_s"].sum()
+        cells: dict[str, list[str]] = {"kept": [], "top-1": [], "runner-up": [], "lead": []}
+        cells["trial min"] = []
+        for step in steps:
+            row = rows.get(step)
+            if row is None:
+                for values in cells.values():
+                    values.append("")
+                continue
+            cells["kept"].append(f"{row.axis} ({row.gflops:.3g})")
+            cells["top-1"].append(_points(row.top1))
+            cells["runner-up"].append(
+                f"{row.runner_up} {_points(row.runner_up_top1)}" if row.runner_up else "-"
+            )
+            cells["lead"].append(f"{_points(row.lead)}{_beyond(row.lead, noise)}")
+            cells["trial min"].append(f"{seconds.get(step, math.nan) / 60:.1f}")
+        for key, values in cells.items():
+            columns[f"{name} {key}"] = values
+    if len(runs) > 1:
+        kept = [path.set_index("step")["axis"] for path in paths]
+        columns["same axis"] = [
+            "yes" if len({axes.get(step) for axes in kept}) == 1 else "no" for step in steps
+        ]
+    return pd.DataFrame(columns)
+
+
+def _markdown(table: pd.DataFrame) -> str:
+    """A Markdown table (pandas' own needs the tabulate package)."""
+    rows = [list(table.columns), ["---"] * len(table.columns), *table.astype(str).values.tolist()]
+    return "\n".join("| " + " | ".join(row) + " |" for row in rows)
+
+
+def report(runs: Sequence[RunTable]) -> str:
+    """The comparison as Markdown: the noise, the per-step table, and each run's trial time."""
+    unfinished = [run.name for run in runs if run.path.empty]
+    if unfinished:
+        raise UserError(f"{', '.join(unfinished)}: no path.csv (the search has not finished)")
+    noise = seed_noise(runs)
+    if noise.pairs:
+        lines = [
+            f"Seed noise: {noise.pairs} candidates trained with two seeds; |Δ top-1| median "
+            f"{_points(noise.median)}, 95th percentile {_points(noise.threshold)}, largest "
+            f"{_points(noise.largest)} points. ✓: a lead beyond the 95th percentile.",
+        ]
+    else:
+        lines = ["Seed noise: no candidate was trained with two seeds (give runs of other seeds)."]
+    lines += ["", _markdown(comparison_table(runs, noise)), ""]
+    for run in runs:
+        trials = run.trials[run.trials["status"] == "ok"]
+        lines.append(
+            f"{run.name}: {len(run.trials)} trials, {format_seconds(float(trials['wall_s'].sum()))}"
+            " of trial time in all"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    with user_errors_as_one_line(PROG):
+        text = report([load_run(run_dir) for run_dir in args.run_dirs])
+        print(text)
+        if args.out is not None:
+            write_atomically(args.out, lambda path: path.write_text(text + "\n"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

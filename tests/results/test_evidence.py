@@ -1,0 +1,97 @@
+"""Evidence per step: leads over the runner-up in path.csv, seed noise across runs, and the
+comparison command that puts them side by side."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from test_store import make_record
+
+from expansion import compare
+from expansion.results.evidence import seed_noise
+from expansion.results.run_table import load_run
+from expansion.results.store import ResultsStore
+from search_spaces.x3d import AXES, X3D_SPACE
+
+SEED = X3D_SPACE.seed
+STEP_ONE = {axis: AXES[axis].expand(SEED) for axis in ("frame_rate", "spatial", "depth")}
+
+
+def write_run(folder: Path, seed: int, top1: dict[str, float], kept: str) -> None:
+    """A finished two-step run: the seed, three step-1 candidates with `top1`, `kept` kept."""
+    store = ResultsStore(folder, X3D_SPACE)
+    records = [make_record(SEED, step=0, trial_id="000", top1=0.1, run_id=folder.name)]
+    for axis, config in STEP_ONE.items():
+        record = make_record(config, step=1, axis=axis, parent="000", top1=top1[axis])
+        records.append(replace(record, run_id=folder.name, seed=seed))
+    records[0] = replace(records[0], seed=seed)
+    for record in records:
+        store.append(record)
+    store.write_path([records[0], next(r for r in records if r.spec.axis == kept)])
+
+
+def test_path_csv_gives_each_step_its_runner_up_and_lead(tmp_path: Path) -> None:
+    write_run(tmp_path, 0, {"frame_rate": 0.40, "spatial": 0.25, "depth": 0.30}, "frame_rate")
+    path = pd.read_csv(tmp_path / "path.csv")
+    assert math.isnan(path["lead"][0]) and path["runner_up"].isna()[0]  # the seed: no rival
+    assert path["runner_up"][1] == "depth"
+    assert path["runner_up_top1"][1] == pytest.approx(0.30)
+    assert path["lead"][1] == pytest.approx(0.10)
+
+
+def test_a_margin_that_kept_a_weaker_candidate_shows_a_negative_lead(tmp_path: Path) -> None:
+    write_run(tmp_path, 0, {"frame_rate": 0.40, "spatial": 0.38, "depth": 0.30}, "spatial")
+    path = pd.read_csv(tmp_path / "path.csv")
+    assert (path["runner_up"][1], path["lead"][1]) == ("frame_rate", pytest.approx(-0.02))
+
+
+def test_seed_noise_pairs_the_same_candidates_of_runs_with_other_seeds(tmp_path: Path) -> None:
+    write_run(tmp_path / "a", 0, {"frame_rate": 0.40, "spatial": 0.25, "depth": 0.30}, "spatial")
+    write_run(tmp_path / "b", 1, {"frame_rate": 0.45, "spatial": 0.24, "depth": 0.30}, "spatial")
+    write_run(tmp_path / "c", 1, {"frame_rate": 0.90, "spatial": 0.90, "depth": 0.90}, "spatial")
+    runs = [load_run(tmp_path / name) for name in "ab"]
+    noise = seed_noise(runs)
+    # four candidates in both (seed and three step-1 ones): |Δ| 0, 0.05, 0.01, 0
+    assert sorted(noise.differences) == pytest.approx([0.0, 0.0, 0.01, 0.05])
+    assert noise.median == pytest.approx(0.005)
+    assert noise.threshold == pytest.approx(0.01 + 0.85 * 0.04)  # 95 % of the way: 2.85 of 3
+    # runs of the same seed measure no noise between them
+    assert seed_noise([load_run(tmp_path / "b"), load_run(tmp_path / "c")]).pairs == 0
+
+
+def test_compare_prints_and_writes_each_step_against_the_noise(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = {"frame_rate": 0.6, "spatial": 0.25, "depth": 0.3}
+    second = {"frame_rate": 0.58, "spatial": 0.27, "depth": 0.32}
+    write_run(tmp_path / "s0", 0, first, "frame_rate")
+    write_run(tmp_path / "s1", 1, second, "frame_rate")
+    out = tmp_path / "comparison.md"
+    assert compare.main([str(tmp_path / "s0"), str(tmp_path / "s1"), "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert out.read_text() == text
+    assert "4 candidates trained with two seeds" in text
+    rows = [line for line in text.splitlines() if line.startswith("| 1 |")]
+    # leads of 30 and 26 points beat the noise (95th percentile 2 points); GFLOPs 0.0207 × 2
+    # frames (make_record's estimate), 3 trials of 12.5 s = 0.6 minutes
+    assert rows == [
+        "| 1 | frame_rate (0.0414) | 60.0 | depth 30.0 | 30.0 ✓ | 0.6 "
+        "| frame_rate (0.0414) | 58.0 | depth 32.0 | 26.0 ✓ | 0.6 | yes |"
+    ]
+
+
+def test_compare_refuses_an_unfinished_run_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = ResultsStore(tmp_path / "running", X3D_SPACE)
+    store.append(make_record(SEED, step=0, trial_id="000"))
+    with pytest.raises(SystemExit) as exit:
+        compare.main([str(tmp_path / "running")])
+    assert exit.value.code == 2
+    assert capsys.readouterr().err == (
+        "python -m expansion.compare: error: running: no path.csv (the search has not finished)\n"
+    )
