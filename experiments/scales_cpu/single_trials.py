@@ -1,0 +1,83 @@
+"""Single search trials of given X3D configurations, with the search's defaults (trial=short on
+the built-in benchmark), each appended to a CSV as soon as it finishes.
+
+Used to show that the benchmark's cues go on past the searches' 1.2 GFLOPs target: a model at
+about 2.5 and one at about 5 GFLOPs against their one-step-smaller parents.
+
+    python experiments/scales_cpu/single_trials.py --out experiments/scales_cpu/beyond.csv \
+        16,6.75,224,2,1,1 16,6.75,320,2,1,1 32,5.0625,320,2,1,1 [--threads 2] [seed=0 ...]
+
+A configuration is `frames,stride,crop,width,bottleneck,depth`; trailing `key=value` arguments
+are configuration overrides, as for `python -m expansion.run`. Trials already in the CSV (same
+configuration and seed) are skipped, so the script can be stopped and run again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+from expansion.cli import compose_settings
+from expansion.search.complexity import config_complexity
+from expansion.search.config import run_settings
+from expansion.search.records import TrialSpec
+from expansion.training.trial import run_trial
+from search_spaces.x3d import X3DConfig
+
+FIELDS = ["frames", "stride", "crop", "width_factor", "bottleneck_factor", "depth_factor"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("configs", nargs="+", help="frames,stride,crop,width,bottleneck,depth")
+    args, overrides = parser.parse_known_args()
+    configs = [a for a in args.configs if "=" not in a]
+    overrides += [a for a in args.configs if "=" in a]
+    settings = run_settings(compose_settings("config", ["target_gflops=1", *overrides]), Path("."))
+    job = settings.job
+    job = replace(job, resources=replace(job.resources, cpus=args.threads))
+    done = set()
+    if args.out.exists():
+        with args.out.open() as file:
+            done = {(row["config"], int(row["seed"])) for row in csv.DictReader(file)}
+    for text in configs:
+        values = [float(value) for value in text.split(",")]
+        config = X3DConfig(**dict(zip(FIELDS, values, strict=True)))
+        if (text, job.seed) in done:
+            print(f"{text}: already in {args.out}")
+            continue
+        complexity = config_complexity(job.space, config, job.data.num_classes)
+        spec = TrialSpec(text, 0, "forward", "single", "", config, complexity.gflops, 0.0)
+        started = time.perf_counter()
+        outcome = run_trial(spec, job)
+        row = {
+            "config": text,
+            "seed": job.seed,
+            **asdict(config),
+            "gflops": complexity.gflops,
+            "status": outcome.status,
+            "top1": outcome.top1,
+            "wall_s": time.perf_counter() - started,
+            "threads": args.threads,
+            "data": settings.data_name,
+        }
+        new_file = not args.out.exists()
+        with args.out.open("a", newline="") as file:
+            writer = csv.DictWriter(file, fieldnames=list(row))
+            if new_file:
+                writer.writeheader()
+            writer.writerow(row)
+        print(
+            f"{text}: {complexity.gflops:.3g} GFLOPs, top-1 {100 * outcome.top1:.1f} %, "
+            f"{row['wall_s'] / 60:.1f} min",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
