@@ -59,6 +59,13 @@ def optional_float(value: Any, name: str) -> float | None:
     return None if value is None else as_float(value, name)
 
 
+def as_bool(value: Any, name: str) -> bool:
+    """A true/false setting (YAML's booleans only: "yes" or 1 are refused, naming `name`)."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name}: expected true or false, got {value!r}")
+    return value
+
+
 def dataclass_values(cls: type, values: Mapping[str, Any], where: str) -> dict[str, Any]:
     """`values` checked against the fields of the dataclass `cls`, numbers read as numbers.
 

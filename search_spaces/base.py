@@ -135,6 +135,22 @@ class SearchSpace(Protocol):
         """
         return None
 
+    def transfer_weights(
+        self,
+        parent: Any,
+        parent_state: Mapping[str, torch.Tensor],
+        child: Any,
+        num_classes: int,
+        *,
+        noise: float = 0.0,
+        seed: int = 0,
+    ) -> dict[str, torch.Tensor] | None:
+        """The starting weights of `child` from those of its parent (`inherit=true`), as a state
+        dict `build(child, num_classes)` loads; `noise` breaks the symmetry of copied channels,
+        `seed` draws it. None: this family cannot inherit (searches with it train from scratch).
+        """
+        return None
+
     def label(self, config: Any) -> str:
         """`config` in a few words, for messages."""
         values = ", ".join(f"{key} {value}" for key, value in self.to_dict(config).items())

@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from expansion.config_values import absolute_path, as_float, as_int, optional_float, required
+from expansion.config_values import (
+    absolute_path,
+    as_bool,
+    as_float,
+    as_int,
+    optional_float,
+    required,
+)
 from expansion.data.build import DataSource, FolderSource, ListFileSource, build_dataset, collection
 from expansion.data.catalog import class_folders
 from expansion.data.datasets import MAX_BAD_SHARE, ClipDataset, Mode
@@ -62,7 +69,7 @@ class DataConfig:
         # The datasets check the values' ranges when they are built.
         max_bad_share = as_float(data.get("max_bad_share", MAX_BAD_SHARE), "data.max_bad_share")
         fps = optional_float(data.get("fps"), "data.fps")
-        validate = _as_bool(data.get("validate", True), "data.validate")
+        validate = as_bool(data.get("validate", True), "data.validate")
         names = _class_names(data.get("label_map"), train, num_classes)
         return cls(train, val, num_classes, fps, max_bad_share, validate, names)
 
@@ -102,12 +109,6 @@ class DataConfig:
         return [
             name for split in videos for name in check_videos(split, self.max_bad_share, workers)
         ]
-
-
-def _as_bool(value: Any, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(f"{name}: expected true or false, got {value!r}")
-    return value
 
 
 def _sources(kind: Any, data: Mapping[str, Any]) -> tuple[DataSource, DataSource, int]:

@@ -10,17 +10,18 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import torch
 
-from expansion.config_values import absolute_path, as_float, as_int, optional_float
+from expansion.config_values import absolute_path, as_bool, as_float, as_int, optional_float
 from expansion.data import DataConfig
 from expansion.data.config import data_identity
 from expansion.errors import ConfigError
 from expansion.results.run_table import space_name
-from expansion.search.coordinator import SearchSettings
+from expansion.search.coordinator import ContractFrom, SearchSettings
 from expansion.search.dispatch import DISPATCHERS, DispatcherName
+from expansion.training.inherited import WEIGHTS_DIR
 from expansion.training.resources import Resources, trial_settings
 from expansion.training.trial import TrialJob
 from search_spaces import get_space
@@ -60,6 +61,9 @@ def run_settings(config: Mapping[str, Any], run_dir: Path) -> RunSettings:
         min_target_fraction=as_float(config["min_target_fraction"], "min_target_fraction"),
         # runs recorded before the margin existed kept the strict best
         selection_margin=as_float(config.get("selection_margin", 0.0), "selection_margin"),
+        # runs recorded before inheritance existed trained every candidate from scratch
+        inherit=as_bool(config.get("inherit", False), "inherit"),
+        contract_from=_choice(config.get("contract_from", "overshoot"), "contract_from"),
     )
     schedule, resources = trial_settings(config["trial"])
     job = TrialJob(
@@ -68,6 +72,8 @@ def run_settings(config: Mapping[str, Any], run_dir: Path) -> RunSettings:
         seed=as_int(config["seed"], "seed"),
         schedule=schedule,
         resources=resources,
+        weights_dir=absolute_path(run_dir) / WEIGHTS_DIR if search.inherit else None,
+        inherit_noise=as_float(config.get("inherit_noise", 0.0), "inherit_noise"),
     )
     dispatcher = config["dispatcher"]["name"]
     if dispatcher not in DISPATCHERS:
@@ -87,6 +93,12 @@ def run_settings(config: Mapping[str, Any], run_dir: Path) -> RunSettings:
         retry_failed,
         data_identity(config["data"]),
     )
+
+
+def _choice(value: Any, name: str) -> ContractFrom:
+    if value not in get_args(ContractFrom):
+        raise ConfigError(f"{name}: expected {' or '.join(get_args(ContractFrom))}, got {value!r}")
+    return value
 
 
 def this_machine_cpus() -> int:

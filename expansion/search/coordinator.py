@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from expansion.errors import SearchError
@@ -30,6 +30,7 @@ from search_spaces import SearchSpace
 
 Selection = Literal["best_accuracy", "best_tradeoff"]
 Contraction = Literal["last", "all"]
+ContractFrom = Literal["overshoot", "below"]
 SEED_TRIAL_ID = "s00-seed"
 
 
@@ -59,6 +60,8 @@ class SearchSettings:
     num_classes: int = 400
     min_target_fraction: float = 0.85
     selection_margin: float = 0.0  # top-1 (0-1) within which candidates count as tied
+    inherit: bool = False  # candidates start from their parent's weights
+    contract_from: ContractFrom = "overshoot"  # whose weights contracted candidates start from
 
 
 @dataclass(frozen=True)
@@ -170,7 +173,8 @@ def _contract(
     candidates = [
         spec
         for axis in axes
-        if (spec := _contraction_candidate(space, settings, overshoot, axis, step)) is not None
+        if (spec := _contraction_candidate(space, settings, overshoot, fallback, axis, step))
+        is not None
     ]
     if not candidates:
         note = f"no contraction of {', '.join(axes)} fits the target; kept the last model below it"
@@ -213,16 +217,26 @@ def _forward_candidates(
 
 
 def _contraction_candidate(
-    space: SearchSpace, settings: SearchSettings, overshoot: TrialRecord, axis: str, step: int
+    space: SearchSpace,
+    settings: SearchSettings,
+    overshoot: TrialRecord,
+    below: TrialRecord,
+    axis: str,
+    step: int,
 ) -> TrialSpec | None:
-    """The largest contraction of `overshoot` along `axis` within the target, if any fits."""
+    """The largest contraction of `overshoot` along `axis` within the target, if any fits; it
+    inherits (with `settings.inherit`) from `overshoot` or from `below`, the last model under the
+    target (`settings.contract_from`)."""
     config = contract(
         space, overshoot.spec.config, axis, settings.target_gflops, settings.num_classes
     )
     if config is None:
         return None
     trial_id = f"s{step:02d}-contract-{axis}"
-    return _spec(space, settings, trial_id, step, "contract", axis, overshoot, config)
+    spec = _spec(space, settings, trial_id, step, "contract", axis, overshoot, config)
+    if settings.inherit and settings.contract_from == "below":
+        return replace(spec, inherit_from=below.trial_id)
+    return spec
 
 
 def _select(
@@ -280,4 +294,5 @@ def _spec(
         config=config,
         gflops=complexity.gflops,
         params_m=complexity.params_m,
+        inherit_from=parent.trial_id if settings.inherit and parent is not None else "",
     )

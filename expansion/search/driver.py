@@ -40,6 +40,7 @@ from expansion.search.dispatch import (
 from expansion.search.plan import estimate
 from expansion.search.records import TrialOutcome, TrialRecord, TrialSpec
 from expansion.training import runtime
+from expansion.training.inherited import keep_only
 from expansion.training.trial import TrialJob, run_trial
 from search_spaces.base import InputView
 
@@ -167,6 +168,8 @@ def search(
     finally:
         progress.close()
     store.write_path(list(action.path))
+    if job.weights_dir is not None:  # the path's models stay: trained starting points
+        keep_only(job.weights_dir, {record.trial_id for record in action.path})
     extra = {"target_gflops": settings.search.target_gflops, "data": settings.data_name}
     store.write_final(action.final, action.note, extra)
     draw_figures([load_run(settings.run_dir)], settings.run_dir)

@@ -24,7 +24,8 @@ SEED_AXIS = "seed"
 
 @dataclass(frozen=True)
 class TrialSpec:
-    """One candidate to train: `config` of the run's space, reached from `parent` along `axis`."""
+    """One candidate to train: `config` of the run's space, reached from `parent` along `axis`;
+    with `inherit_from`, it starts from that trial's weights (else from scratch)."""
 
     trial_id: str
     step: int
@@ -34,6 +35,7 @@ class TrialSpec:
     config: Any
     gflops: float
     params_m: float
+    inherit_from: str = ""
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,7 @@ class TrialRecord:
             "phase": spec.phase,
             "axis": spec.axis,
             "parent": spec.parent,
+            "inherited_from": spec.inherit_from,
             **space.to_dict(spec.config),
             "gflops": spec.gflops,
             "params_m": spec.params_m,
@@ -117,6 +120,7 @@ class TrialRecord:
             config=config,
             gflops=float(row["gflops"]),
             params_m=float(row["params_m"]),
+            inherit_from=_text(row.get("inherited_from", "")),
         )
         values = {f.name: _plain(row[f.name]) for f in fields(TrialOutcome) if f.name in row}
         values["error"] = _text(values.get("error", ""))

@@ -59,7 +59,8 @@ class Schedule:
     `validate_every_epoch` the other epochs are validated too, on the centre clip only (a curve to
     look at; it costs a forward pass over the validation set per epoch). `cuda` holds values
     that replace these when the job runs on a GPU (`for_device`): a GPU trains more clips in the
-    same time, so a short trial can afford more epochs there.
+    same time, so a short trial can afford more epochs there. A trial that starts from its
+    parent's weights trains `inherited_epochs` (None: `epochs`; `for_inheriting`).
     """
 
     epochs: int
@@ -75,6 +76,7 @@ class Schedule:
     num_workers: int = 0
     test_views: str = "10x1"
     validate_every_epoch: bool = True
+    inherited_epochs: int | None = None
     cuda: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
@@ -90,9 +92,18 @@ class Schedule:
             raise ConfigError(f"micro_batch_size must be in [1, batch_size]: {self}")
         if self.num_workers < 0:
             raise ConfigError(f"num_workers must not be negative: {self}")
+        if self.inherited_epochs is not None and self.inherited_epochs < 1:
+            raise ConfigError(f"inherited_epochs must be positive, got {self.inherited_epochs}")
         TestViews.parse(self.test_views)
         if self.cuda:
             self.for_device("cuda")  # its values are checked like the others
+
+    def for_inheriting(self) -> Schedule:
+        """The schedule of a trial that starts from its parent's weights."""
+        if self.inherited_epochs is None or self.inherited_epochs == self.epochs:
+            return self
+        epochs = self.inherited_epochs
+        return replace(self, epochs=epochs, warmup_epochs=min(self.warmup_epochs, epochs))
 
     def for_device(self, device_type: str) -> Schedule:
         """The schedule a job on `device_type` ("cpu", "cuda") follows."""

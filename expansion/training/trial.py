@@ -11,6 +11,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from expansion.data import DataConfig
@@ -19,6 +20,7 @@ from expansion.data.sampling import SINGLE_VIEW
 from expansion.errors import ConfigError
 from expansion.search.records import TrialOutcome, TrialSpec
 from expansion.training import runtime
+from expansion.training.inherited import inherited_state, save_trial_weights
 from expansion.training.latency import measure_speed
 from expansion.training.loaders import train_loader
 from expansion.training.loop import Evaluation, NonFiniteLoss, evaluate, train_one_epoch
@@ -36,7 +38,8 @@ class TrialJob:
 
     The space travels as an object, so a family registered only in the driver still trains on
     workers. Data paths are absolute (workers run in other folders); `resources.cpus` are the
-    trial's torch threads.
+    trial's torch threads. With a `weights_dir`, every trial saves its trained weights there and
+    a candidate that inherits starts from its parent's (`inherit_noise`: see `transfer_weights`).
     """
 
     space: SearchSpace
@@ -44,6 +47,8 @@ class TrialJob:
     seed: int
     schedule: Schedule
     resources: Resources
+    weights_dir: Path | None = None
+    inherit_noise: float = 0.0
 
 
 def run_trial(spec: TrialSpec, job: TrialJob, report: Report | None = None) -> TrialOutcome:
@@ -58,6 +63,8 @@ def run_trial(spec: TrialSpec, job: TrialJob, report: Report | None = None) -> T
     """
     device = runtime.pick_device(job.resources.gpus)
     settings, threads = job.schedule.for_device(device.type), job.resources.cpus
+    if spec.inherit_from:
+        settings = settings.for_inheriting()
     start = time.perf_counter()
     # Unreadable videos come back in the outcome (`bad_videos`), so no warning repeats them.
     with runtime.seeded_run(job.seed, threads, device), warnings.catch_warnings():
@@ -65,6 +72,19 @@ def run_trial(spec: TrialSpec, job: TrialJob, report: Report | None = None) -> T
         runtime.reset_peak_memory(device)
         view = job.space.input_view(spec.config)
         model = job.space.build(spec.config, job.data.num_classes, settings.dropout)
+        if spec.inherit_from:
+            if job.weights_dir is None:
+                raise ValueError(f"{spec.trial_id} inherits weights, but the job keeps none")
+            model.load_state_dict(
+                inherited_state(
+                    job.weights_dir,
+                    spec,
+                    job.space,
+                    job.data.num_classes,
+                    job.inherit_noise,
+                    job.seed,
+                )
+            )
         model = runtime.prepare_model(model, device)
         optimizer = build_sgd(model, settings.momentum, settings.nesterov, settings.weight_decay)
         schedule = settings.learning_rate()
@@ -136,6 +156,8 @@ def run_trial(spec: TrialSpec, job: TrialJob, report: Report | None = None) -> T
                 metrics |= {"loss": evaluation.loss, "train_loss": stats.loss, "lr": stats.lr}
                 report(metrics | outcome_fields() | {"epoch_top1": list(history)})
         assert evaluation is not None  # settings guarantee at least one epoch
+        if job.weights_dir is not None:
+            save_trial_weights(job.weights_dir, spec, job.space, model)
         speed = measure_speed(model, view, settings.forward_batch, device)
         return TrialOutcome(
             status="ok",

@@ -14,6 +14,7 @@ from expansion.errors import ConfigError
 from search_spaces.base import Axis, CheckpointScheme, InputView, SearchSpace
 from search_spaces.x3d.architecture import config_from_checkpoint
 from search_spaces.x3d.checkpoint_names import MMACTION2, PYTORCHVIDEO, SLOWFAST
+from search_spaces.x3d.inherit import transfer_weights
 from search_spaces.x3d.model import LIN5_WIDTH, X3DConfig, build_x3d, network_shape, summarize
 
 # Crops are rounded to this many pixels so that spatial expansion lands on the paper's 160 / 224.
@@ -125,6 +126,18 @@ class X3DSpace(SearchSpace):
         scheme: CheckpointScheme,
     ) -> X3DConfig:
         return config_from_checkpoint(document, state, scheme, self.presets)
+
+    def transfer_weights(
+        self,
+        parent: X3DConfig,
+        parent_state: Mapping[str, torch.Tensor],
+        child: X3DConfig,
+        num_classes: int,
+        *,
+        noise: float = 0.0,
+        seed: int = 0,
+    ) -> dict[str, torch.Tensor]:
+        return transfer_weights(parent_state, parent, child, num_classes, noise=noise, seed=seed)
 
     def input_view(self, config: X3DConfig) -> InputView:
         return InputView(frames=config.frames, stride=config.stride, crop=config.crop)

@@ -195,6 +195,28 @@ def test_contract_last_shrinks_the_last_axis_to_the_largest_model_within_target(
         assert "rounding of temporal allows no model" in final.note
 
 
+@pytest.mark.parametrize("contract_from", ["overshoot", "below"])
+def test_inheriting_candidates_name_the_trial_whose_weights_they_start_from(
+    contract_from: str,
+) -> None:
+    settings = replace(SETTINGS, inherit=True, contract_from=contract_from)
+    final, records = run_search(settings)
+    assert final is not None
+    by_id = {record.trial_id: record for record in records}
+    seed, *others = records
+    assert seed.spec.inherit_from == ""
+    forward = [r for r in others if r.spec.phase == "forward"]
+    assert all(r.spec.inherit_from == r.spec.parent != "" for r in forward)
+    (contracted,) = [r for r in others if r.spec.phase == "contract"]
+    below, overshoot = final.path[-3], final.path[-2]  # path: …, below, overshoot, contracted
+    assert contracted.spec.parent == overshoot.trial_id
+    source = overshoot if contract_from == "overshoot" else below
+    assert by_id[contracted.spec.inherit_from] is source
+    # without inheritance, nothing names a source
+    _, scratch = run_search(SETTINGS)
+    assert {r.spec.inherit_from for r in scratch} == {""}
+
+
 def test_contract_all_trains_every_axis_and_keeps_the_best() -> None:
     settings = replace(SETTINGS, contract="all")
     final, records = run_search(settings)

@@ -125,10 +125,14 @@ def _raylets() -> set[str]:
     return set(found.stdout.split())
 
 
-def test_killed_search_resumes_without_repeating_trials(tmp_path: Path) -> None:
-    reference = search(tmp_path / "reference", "dispatcher=inline")
+INHERIT = ["inherit=true", "trial.epochs=2", "+trial.inherited_epochs=1"]
+
+
+@pytest.mark.parametrize("inherit", [[], INHERIT], ids=["from scratch", "inherit"])
+def test_killed_search_resumes_without_repeating_trials(tmp_path: Path, inherit: list[str]) -> None:
+    reference = search(tmp_path / "reference", "dispatcher=inline", *inherit)
     run_dir = tmp_path / "killed"
-    overrides = [*SMALL, "dispatcher=inline", f"run_dir={run_dir}"]
+    overrides = [*SMALL, "dispatcher=inline", f"run_dir={run_dir}", *inherit]
     command = [sys.executable, "-m", "expansion.run", *overrides]
     child = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
@@ -144,8 +148,25 @@ def test_killed_search_resumes_without_repeating_trials(tmp_path: Path) -> None:
         pd.read_csv(tmp_path / "reference" / "trials.csv")["trial_id"]
     )
     assert resumed.final.spec == reference.final.spec
-    # The same seed trains to the same accuracy, so the resumed choice is the uninterrupted one.
-    assert resumed.final.outcome.top1 == reference.final.outcome.top1
+    # The same seed trains to the same accuracy (from the same inherited weights), so the resumed
+    # choices are the uninterrupted ones.
+    expected = pd.read_csv(tmp_path / "reference" / "trials.csv")
+    assert list(trials["top1"]) == list(expected["top1"])
+
+
+def test_inheriting_candidates_start_from_their_parents_weights(tmp_path: Path) -> None:
+    result = search(tmp_path, "dispatcher=inline", *INHERIT)
+    trials = check_run_dir(tmp_path).set_index("trial_id")
+    seed = trials.loc["s00-seed"]
+    assert seed["inherited_from"] == "" or pd.isna(seed["inherited_from"])
+    assert seed["epochs"] == 2
+    children = trials.drop(index="s00-seed")
+    forward = children[children["phase"] == "forward"]
+    assert (forward["inherited_from"] == forward["parent"]).all()
+    assert (children["epochs"] == 1).all()  # trial.inherited_epochs
+    # a finished search keeps the weights of its path's models only
+    kept = sorted(path.stem for path in (tmp_path / "weights").glob("*.pt"))
+    assert kept == sorted(record.trial_id for record in result.path)
 
 
 def _rows(run_dir: Path) -> int:

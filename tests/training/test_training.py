@@ -137,6 +137,17 @@ def test_a_bad_cuda_block_is_refused_when_the_schedule_is_read(
         trial_settings(values)
 
 
+def test_an_inheriting_trial_trains_the_schedules_inherited_epochs() -> None:
+    short, _ = load_settings("short")
+    assert (short.epochs, short.inherited_epochs) == (4, 2)
+    inheriting = short.for_inheriting()
+    assert (inheriting.epochs, inheriting.warmup_epochs, inheriting.base_lr) == (2, 0.5, 1.6)
+    assert replace(short, warmup_epochs=3.0).for_inheriting().warmup_epochs == 2
+    assert replace(short, inherited_epochs=None).for_inheriting().epochs == 4
+    with pytest.raises(ConfigError, match="inherited_epochs must be positive, got 0"):
+        replace(short, inherited_epochs=0)
+
+
 def test_paper_schedule_is_the_final_recipe_doubled_and_halved() -> None:
     paper, _ = load_settings("paper")
     assert (paper.epochs, paper.warmup_epochs, paper.batch_size) == (150, 17.5, 256)
