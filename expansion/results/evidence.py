@@ -21,28 +21,66 @@ import pandas as pd
 if TYPE_CHECKING:  # run_table reads tables through store, which writes step_leads
     from expansion.results.run_table import RunTable
 
-LEAD_COLUMNS = ("runner_up", "runner_up_top1", "lead")
+LEAD_COLUMNS = ("runner_up", "runner_up_top1", "lead", "lead_low", "lead_high")
 NOISE_QUANTILE = 0.95
+BOOTSTRAP_DRAWS = 2000
+INTERVAL = (0.025, 0.975)  # a 95 % interval
+
+
+def _resamples(videos: int, seed: int = 0) -> np.ndarray:
+    """`BOOTSTRAP_DRAWS` resamples (with replacement) of `videos` indices, fixed by `seed`."""
+    return np.random.default_rng(seed).integers(0, videos, (BOOTSTRAP_DRAWS, videos))
+
+
+def bootstrap_interval(correct: np.ndarray) -> tuple[float, float]:
+    """The 95 % bootstrap interval of top-1 from per-video hits (over validation videos: how
+    much top-1 depends on which videos happened to be drawn for validation)."""
+    means = correct[_resamples(len(correct))].mean(axis=1)
+    low, high = np.quantile(means, INTERVAL)
+    return float(low), float(high)
+
+
+def paired_lead_interval(kept: str, other: str) -> tuple[float, float]:
+    """The 95 % bootstrap interval of one trial's top-1 lead over another's on the same
+    validation videos (`TrialOutcome.correct` of each); NaNs when either is unknown."""
+    if not kept or len(kept) != len(other):
+        return math.nan, math.nan
+    difference = _hits(kept) - _hits(other)
+    means = difference[_resamples(len(difference))].mean(axis=1)
+    low, high = np.quantile(means, INTERVAL)
+    return float(low), float(high)
+
+
+def _hits(correct: str) -> np.ndarray:
+    return np.frombuffer(correct.encode(), dtype=np.uint8).astype(np.float64) - ord("0")
 
 
 def step_leads(path: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
-    """`path` with the best other finished candidate of each kept step and the kept one's lead
-    over it (top-1 points as a share, negative when a margin kept a cheaper, weaker one); empty
-    for steps with one candidate (the seed, a single contraction)."""
+    """`path` with the best other finished candidate of each kept step, the kept one's lead over
+    it (top-1 as a share, negative when a margin kept a cheaper, weaker one) and the lead's 95 %
+    paired bootstrap interval over the validation videos; empty for steps with one candidate
+    (the seed, a single contraction)."""
     finished = trials[trials["status"] == "ok"]
-    runner_up, runner_up_top1, lead = [], [], []
+    correct = dict(zip(trials["trial_id"], trials["correct"], strict=True))
+    columns: dict[str, list[object]] = {name: [] for name in LEAD_COLUMNS}
     for row in path.itertuples(index=False):
         others = finished[(finished["step"] == row.step) & (finished["trial_id"] != row.trial_id)]
         if others.empty:
-            runner_up.append("")
-            runner_up_top1.append(math.nan)
-            lead.append(math.nan)
+            for name, empty in zip(LEAD_COLUMNS, ("", *[math.nan] * 4), strict=True):
+                columns[name].append(empty)
             continue
         best = others.loc[others["top1"].idxmax()]
-        runner_up.append(str(best["axis"]))
-        runner_up_top1.append(float(best["top1"]))
-        lead.append(float(row.top1) - float(best["top1"]))
-    return path.assign(runner_up=runner_up, runner_up_top1=runner_up_top1, lead=lead)
+        low, high = paired_lead_interval(
+            _text(correct.get(row.trial_id)), _text(correct.get(best["trial_id"]))
+        )
+        values = (str(best["axis"]), float(best["top1"]), row.top1 - best["top1"], low, high)
+        for name, value in zip(LEAD_COLUMNS, values, strict=True):
+            columns[name].append(value)
+    return path.assign(**columns)
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,11 @@ class TrialOutcome:
     bad_videos: tuple[str, ...] = field(default=())  # videos the trial could not read
     latency_ms: float = float("nan")  # inference of one clip on the trial's device and threads
     throughput_clips_s: float = float("nan")  # inference at the trial's batch
+    # 95 % bootstrap interval of top1 over the validation videos, and which of them it got right
+    # ("1"/"0" per video, in the dataset's order: paired comparisons of two trials need it)
+    top1_low: float = float("nan")
+    top1_high: float = float("nan")
+    correct: str = ""
 
 
 @dataclass(frozen=True)
@@ -132,6 +137,7 @@ class TrialRecord:
         values["epoch_top1"] = tuple(float(value) for value in history.split())
         values["failure"] = _text(values.get("failure", ""))
         values["bad_videos"] = tuple(_text(values.get("bad_videos", "")).splitlines())
+        values["correct"] = _text(values.get("correct", ""))
         return cls(str(row["run_id"]), int(row["seed"]), spec, TrialOutcome(**values))
 
 

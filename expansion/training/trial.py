@@ -18,6 +18,7 @@ from expansion.data import DataConfig
 from expansion.data.errors import UnreadableVideoWarning
 from expansion.data.sampling import SINGLE_VIEW
 from expansion.errors import ConfigError
+from expansion.results.evidence import bootstrap_interval
 from expansion.search.records import TrialOutcome, TrialSpec
 from expansion.training import runtime
 from expansion.training.inherited import inherited_state, save_trial_weights
@@ -159,11 +160,16 @@ def run_trial(spec: TrialSpec, job: TrialJob, report: Report | None = None) -> T
         if job.weights_dir is not None:
             save_trial_weights(job.weights_dir, spec, job.space, model)
         speed = measure_speed(model, view, settings.forward_batch, device)
+        hits = (evaluation.scores.argmax(dim=1) == evaluation.labels).numpy()
+        low, high = bootstrap_interval(hits.astype(float))
         return TrialOutcome(
             status="ok",
             top1=evaluation.top1,
             top5=evaluation.top5,
             loss=evaluation.loss,
+            top1_low=low,
+            top1_high=high,
+            correct="".join("1" if hit else "0" for hit in hits),
             latency_ms=speed.latency_ms,
             throughput_clips_s=speed.throughput_clips_s,
             **outcome_fields(),

@@ -135,8 +135,9 @@ def test_tables_have_the_record_columns_in_order(tmp_path: Path) -> None:
     store.append(sample_records()[0])
     columns = list(pd.read_parquet(store.parquet_path).columns)
     assert columns == list(pd.read_csv(store.csv_path).columns) == table_columns(X3D_SPACE)
-    assert columns[:6] == ["run_id", "trial_id", "step", "phase", "axis", "parent"]
-    assert columns[6:12] == list(X3D_SPACE.to_dict(X3D_SPACE.seed))
+    ids = ["run_id", "trial_id", "step", "phase", "axis", "parent", "inherited_from"]
+    assert columns[:7] == ids
+    assert columns[7:13] == list(X3D_SPACE.to_dict(X3D_SPACE.seed))
     assert {"gflops", "top1", "status", "error", "seed", "device", "epoch_top1"} <= set(columns)
 
 

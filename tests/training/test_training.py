@@ -208,6 +208,9 @@ def test_smoke_trial_end_to_end() -> None:
     assert outcome.epochs == 2 and len(outcome.epoch_top1) == 2
     assert outcome.clips_per_s > 0 and outcome.wall_s > 0 and outcome.peak_memory_mb > 0
     assert outcome.device.startswith("cpu")
+    # which validation videos it got right, and top-1's bootstrap interval over them
+    assert len(outcome.correct) == 6 and outcome.correct.count("1") / 6 == outcome.top1
+    assert outcome.top1_low <= outcome.top1 <= outcome.top1_high
     assert [r["epoch"] for r in reports] == [1, 2]
     assert all({"top1", "loss"} <= r.keys() for r in reports)
     assert reports[-1]["top1"] == outcome.top1
