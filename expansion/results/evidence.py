@@ -27,6 +27,12 @@ BOOTSTRAP_DRAWS = 2000
 INTERVAL = (0.025, 0.975)  # a 95 % interval
 
 
+def full_budget(trials: pd.DataFrame) -> pd.DataFrame:
+    """The trials that trained their whole budget: successive halving's earlier rungs stop
+    short, and their top-1 is not comparable with the others'."""
+    return trials[trials["budget"] >= 1]
+
+
 def _resamples(videos: int, seed: int = 0) -> np.ndarray:
     """`BOOTSTRAP_DRAWS` resamples (with replacement) of `videos` indices, fixed by `seed`."""
     return np.random.default_rng(seed).integers(0, videos, (BOOTSTRAP_DRAWS, videos))
@@ -60,7 +66,7 @@ def step_leads(path: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
     it (top-1 as a share, negative when a margin kept a cheaper, weaker one) and the lead's 95 %
     paired bootstrap interval over the validation videos; empty for steps with one candidate
     (the seed, a single contraction)."""
-    finished = trials[trials["status"] == "ok"]
+    finished = full_budget(trials[trials["status"] == "ok"])
     correct = dict(zip(trials["trial_id"], trials["correct"], strict=True))
     columns: dict[str, list[object]] = {name: [] for name in LEAD_COLUMNS}
     for row in path.itertuples(index=False):
@@ -114,7 +120,7 @@ def seed_noise(runs: Sequence[RunTable]) -> SeedNoise:
     both finished (matched by step and configuration)."""
     differences: list[float] = []
     for first, second in itertools.combinations(runs, 2):
-        a, b = (run.trials[run.trials["status"] == "ok"] for run in (first, second))
+        a, b = (full_budget(run.trials[run.trials["status"] == "ok"]) for run in (first, second))
         if a.empty or b.empty or set(a["seed"]) & set(b["seed"]):
             continue
         keys = ["step", *first.space.to_dict(first.space.seed)]

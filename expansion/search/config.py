@@ -19,11 +19,11 @@ from expansion.data import DataConfig
 from expansion.data.config import data_identity
 from expansion.errors import ConfigError
 from expansion.results.run_table import space_name
-from expansion.search.coordinator import ContractFrom, SearchSettings
+from expansion.search.coordinator import ContractFrom, Fidelity, SearchSettings
 from expansion.search.dispatch import DISPATCHERS, DispatcherName
-from expansion.training.inherited import WEIGHTS_DIR
 from expansion.training.resources import Resources, trial_settings
 from expansion.training.trial import TrialJob
+from expansion.training.trial_weights import WEIGHTS_DIR
 from search_spaces import get_space
 
 
@@ -64,15 +64,20 @@ def run_settings(config: Mapping[str, Any], run_dir: Path) -> RunSettings:
         # runs recorded before inheritance existed trained every candidate from scratch
         inherit=as_bool(config.get("inherit", False), "inherit"),
         contract_from=_choice(config.get("contract_from", "overshoot"), "contract_from"),
+        # runs recorded before successive halving existed trained every candidate in full
+        fidelity=_choice(config.get("fidelity", "full"), "fidelity"),
+        rungs=tuple(as_float(share, "rungs") for share in config.get("rungs", (0.25, 1.0))),
+        keep=as_float(config.get("keep", 1 / 3), "keep"),
     )
     schedule, resources = trial_settings(config["trial"])
+    keeps_weights = search.inherit or search.fidelity == "halving"
     job = TrialJob(
         space=get_space(space_name(config.get("space"))),
         data=data,
         seed=as_int(config["seed"], "seed"),
         schedule=schedule,
         resources=resources,
-        weights_dir=absolute_path(run_dir) / WEIGHTS_DIR if search.inherit else None,
+        weights_dir=absolute_path(run_dir) / WEIGHTS_DIR if keeps_weights else None,
         inherit_noise=as_float(config.get("inherit_noise", 0.0), "inherit_noise"),
     )
     dispatcher = config["dispatcher"]["name"]
@@ -95,9 +100,13 @@ def run_settings(config: Mapping[str, Any], run_dir: Path) -> RunSettings:
     )
 
 
-def _choice(value: Any, name: str) -> ContractFrom:
-    if value not in get_args(ContractFrom):
-        raise ConfigError(f"{name}: expected {' or '.join(get_args(ContractFrom))}, got {value!r}")
+_CHOICES = {"contract_from": get_args(ContractFrom), "fidelity": get_args(Fidelity)}
+
+
+def _choice(value: Any, name: str) -> Any:
+    """One of the values setting `name` allows, else a one-line `ConfigError`."""
+    if value not in _CHOICES[name]:
+        raise ConfigError(f"{name}: expected {' or '.join(_CHOICES[name])}, got {value!r}")
     return value
 
 

@@ -17,6 +17,7 @@ model within the target (`sizing.contract`).
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -31,6 +32,7 @@ from search_spaces import SearchSpace
 Selection = Literal["best_accuracy", "best_tradeoff"]
 Contraction = Literal["last", "all"]
 ContractFrom = Literal["overshoot", "below"]
+Fidelity = Literal["full", "halving"]
 SEED_TRIAL_ID = "s00-seed"
 
 
@@ -62,6 +64,9 @@ class SearchSettings:
     selection_margin: float = 0.0  # top-1 (0-1) within which candidates count as tied
     inherit: bool = False  # candidates start from their parent's weights
     contract_from: ContractFrom = "overshoot"  # whose weights contracted candidates start from
+    fidelity: Fidelity = "full"  # halving: successive halving within each step
+    rungs: tuple[float, ...] = (0.25, 1.0)  # halving: budgets, as shares of a trial's epochs
+    keep: float = 1 / 3  # halving: the share of a rung's candidates that go on (at least one)
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,16 @@ def validate(space: SearchSpace, settings: SearchSettings) -> None:
         raise SearchError(f"unknown selection {settings.selection!r}: best_accuracy|best_tradeoff")
     if settings.contract not in ("last", "all"):
         raise SearchError(f"unknown contract {settings.contract!r}: last|all")
+    rungs = settings.rungs
+    rising = all(a < b for a, b in itertools.pairwise((0.0, *rungs)))
+    if not rungs or rungs[-1] != 1 or not rising:
+        raise SearchError(
+            f"rungs must rise to 1 (the full budget), e.g. [0.25, 1], got {list(rungs)}"
+        )
+    if not 0 < settings.keep < 1:
+        raise SearchError(
+            f"keep is the share of a rung's candidates that go on, in (0, 1): {settings.keep}"
+        )
 
 
 def next_action(
@@ -151,7 +166,9 @@ def next_action(
                 f"below the target {settings.target_gflops:g}"
             )
             return Finished(kept, tuple(path), note)
-        candidates = outcome_of(_forward_candidates(space, settings, kept, step))
+        candidates = _train_step(
+            _forward_candidates(space, settings, kept, step), settings, outcome_of
+        )
         if isinstance(candidates, Train):
             return candidates
         kept = _select(candidates, kept, settings, step)
@@ -179,7 +196,7 @@ def _contract(
     if not candidates:
         note = f"no contraction of {', '.join(axes)} fits the target; kept the last model below it"
         return Finished(fallback, tuple(path[:-1]), note)
-    results = outcome_of(candidates)
+    results = _train_step(candidates, settings, outcome_of)
     if isinstance(results, Train):
         return results
     usable = [record for record in results if record.usable]
@@ -197,6 +214,47 @@ def _contract(
             f"{settings.min_target_fraction:.0%} of the target and the target"
         )
     return Finished(final, (*path, final), note)
+
+
+def _train_step(
+    specs: Sequence[TrialSpec],
+    settings: SearchSettings,
+    outcome_of: Callable[[Sequence[TrialSpec]], list[TrialRecord] | Train],
+) -> list[TrialRecord] | Train:
+    """The step's candidates trained in full, or by successive halving: every candidate trains
+    the first rung's budget, the best `keep` share of them (by top-1, then the cheaper) go on
+    from their checkpoints to the next rung, up to the full budget. The full-budget records come
+    back; promotions follow from recorded results alone, so a resume replays them."""
+    if settings.fidelity == "full" or len(specs) == 1:
+        return outcome_of(specs)
+    alive, previous = list(specs), {spec.trial_id: "" for spec in specs}
+    for rung, share in enumerate(settings.rungs):
+        last = rung == len(settings.rungs) - 1
+        rung_specs = [
+            replace(
+                spec,
+                trial_id=spec.trial_id if last else f"{spec.trial_id}-r{rung}",
+                budget=share,
+                resume_from=previous[spec.trial_id],
+            )
+            for spec in alive
+        ]
+        results = outcome_of(rung_specs)
+        if isinstance(results, Train) or last:
+            return results
+        usable = [record for record in results if record.usable]
+        if not usable:  # the step fails: `_select` says so
+            return results
+        count = max(1, math.ceil(len(alive) * settings.keep))
+        ranked = sorted(usable, key=lambda record: (-record.outcome.top1, record.spec.gflops))
+        promoted = {record.trial_id for record in ranked[:count]}
+        alive = [
+            spec
+            for spec, rung_spec in zip(alive, rung_specs, strict=True)
+            if rung_spec.trial_id in promoted
+        ]
+        previous = {spec.trial_id: f"{spec.trial_id}-r{rung}" for spec in alive}
+    raise AssertionError("rungs end with the full budget")  # validate() checks it
 
 
 def _forward_candidates(

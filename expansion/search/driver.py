@@ -40,8 +40,8 @@ from expansion.search.dispatch import (
 from expansion.search.plan import estimate
 from expansion.search.records import TrialOutcome, TrialRecord, TrialSpec
 from expansion.training import runtime
-from expansion.training.inherited import keep_only
 from expansion.training.trial import TrialJob, run_trial
+from expansion.training.trial_weights import keep_only
 from search_spaces.base import InputView
 
 # On resume these may change (where trials run, and whether diverged trials are tried again);

@@ -25,7 +25,9 @@ SEED_AXIS = "seed"
 @dataclass(frozen=True)
 class TrialSpec:
     """One candidate to train: `config` of the run's space, reached from `parent` along `axis`;
-    with `inherit_from`, it starts from that trial's weights (else from scratch)."""
+    with `inherit_from`, it starts from that trial's weights (else from scratch). It trains the
+    `budget` share of the schedule's epochs (successive halving's rungs train less), going on
+    from the checkpoint of `resume_from`, its own previous rung, when there is one."""
 
     trial_id: str
     step: int
@@ -36,6 +38,8 @@ class TrialSpec:
     gflops: float
     params_m: float
     inherit_from: str = ""
+    budget: float = 1.0
+    resume_from: str = ""
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,8 @@ class TrialRecord:
             "axis": spec.axis,
             "parent": spec.parent,
             "inherited_from": spec.inherit_from,
+            "budget": spec.budget,
+            "resumed_from": spec.resume_from,
             **space.to_dict(spec.config),
             "gflops": spec.gflops,
             "params_m": spec.params_m,
@@ -126,6 +132,8 @@ class TrialRecord:
             gflops=float(row["gflops"]),
             params_m=float(row["params_m"]),
             inherit_from=_text(row.get("inherited_from", "")),
+            budget=float(row.get("budget", 1.0)),
+            resume_from=_text(row.get("resumed_from", "")),
         )
         values = {f.name: _plain(row[f.name]) for f in fields(TrialOutcome) if f.name in row}
         values["error"] = _text(values.get("error", ""))

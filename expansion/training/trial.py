@@ -14,20 +14,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from torch import nn
+from torch.optim import Optimizer
+
 from expansion.data import DataConfig
 from expansion.data.errors import UnreadableVideoWarning
-from expansion.data.sampling import SINGLE_VIEW
+from expansion.data.sampling import SINGLE_VIEW, TestViews
 from expansion.errors import ConfigError
 from expansion.results.evidence import bootstrap_interval
 from expansion.search.records import TrialOutcome, TrialSpec
 from expansion.training import runtime
-from expansion.training.inherited import inherited_state, save_trial_weights
 from expansion.training.latency import measure_speed
 from expansion.training.loaders import train_loader
 from expansion.training.loop import Evaluation, NonFiniteLoss, evaluate, train_one_epoch
 from expansion.training.optim import build_sgd
 from expansion.training.resources import Resources
 from expansion.training.schedule import Schedule
+from expansion.training.trial_weights import inherited_state, load_checkpoint, save_checkpoint
 from search_spaces.base import SearchSpace
 
 Report = Callable[[dict[str, Any]], None]
@@ -73,21 +76,12 @@ def run_trial(spec: TrialSpec, job: TrialJob, report: Report | None = None) -> T
         runtime.reset_peak_memory(device)
         view = job.space.input_view(spec.config)
         model = job.space.build(spec.config, job.data.num_classes, settings.dropout)
-        if spec.inherit_from:
-            if job.weights_dir is None:
-                raise ValueError(f"{spec.trial_id} inherits weights, but the job keeps none")
-            model.load_state_dict(
-                inherited_state(
-                    job.weights_dir,
-                    spec,
-                    job.space,
-                    job.data.num_classes,
-                    job.inherit_noise,
-                    job.seed,
-                )
-            )
         model = runtime.prepare_model(model, device)
         optimizer = build_sgd(model, settings.momentum, settings.nesterov, settings.weight_decay)
+        first_epoch = _start(spec, job, model, optimizer)
+        # a rung trains part of the epochs; its next one what is left (nothing, when the rung's
+        # share rounded up to all of them: it is only evaluated)
+        end_epoch = max(1, round(spec.budget * settings.epochs), first_epoch)
         schedule = settings.learning_rate()
         train_set = job.data.dataset("train", view, "train", seed=job.seed)
         if len(train_set) < settings.batch_size:
@@ -103,8 +97,7 @@ def run_trial(spec: TrialSpec, job: TrialJob, report: Report | None = None) -> T
         datasets = [train_set, *val_sets.values()]
         device_name = runtime.device_name(device)
         history: list[float] = []
-        trained, train_seconds, train_clips = 0, 0.0, 0
-        evaluation: Evaluation | None = None
+        trained, train_seconds, train_clips = first_epoch, 0.0, 0
 
         def outcome_fields() -> dict[str, Any]:
             return {
@@ -121,7 +114,20 @@ def run_trial(spec: TrialSpec, job: TrialJob, report: Report | None = None) -> T
                 ),
             }
 
-        for epoch in range(settings.epochs):
+        train_loss, lr = float("nan"), float("nan")  # none if a rung left nothing to train
+
+        def validate(epoch: int, views: TestViews) -> Evaluation:
+            evaluation = evaluate(
+                model, val_sets[views], device, settings.forward_batch, settings.num_workers
+            )
+            history.append(evaluation.top1)
+            if report is not None:
+                metrics = {"epoch": epoch + 1, "top1": evaluation.top1, "top5": evaluation.top5}
+                metrics |= {"loss": evaluation.loss, "train_loss": train_loss, "lr": lr}
+                report(metrics | outcome_fields() | {"epoch_top1": list(history)})
+            return evaluation
+
+        for epoch in range(first_epoch, end_epoch):
             train_set.set_epoch(epoch)
             loader = train_loader(
                 train_set,
@@ -141,24 +147,12 @@ def run_trial(spec: TrialSpec, job: TrialJob, report: Report | None = None) -> T
             trained += 1
             train_seconds += stats.seconds
             train_clips += stats.clips
-            last = epoch == settings.epochs - 1
-            if not (last or settings.validate_every_epoch):
-                continue
-            evaluation = evaluate(
-                model,
-                val_sets[final_views if last else SINGLE_VIEW],
-                device,
-                settings.forward_batch,
-                settings.num_workers,
-            )
-            history.append(evaluation.top1)
-            if report is not None:
-                metrics = {"epoch": epoch + 1, "top1": evaluation.top1, "top5": evaluation.top5}
-                metrics |= {"loss": evaluation.loss, "train_loss": stats.loss, "lr": stats.lr}
-                report(metrics | outcome_fields() | {"epoch_top1": list(history)})
-        assert evaluation is not None  # settings guarantee at least one epoch
+            train_loss, lr = stats.loss, stats.lr
+            if epoch < end_epoch - 1 and settings.validate_every_epoch:
+                validate(epoch, SINGLE_VIEW)
+        evaluation = validate(end_epoch - 1, final_views)
         if job.weights_dir is not None:
-            save_trial_weights(job.weights_dir, spec, job.space, model)
+            save_checkpoint(job.weights_dir, spec, job.space, model, optimizer, end_epoch)
         speed = measure_speed(model, view, settings.forward_batch, device)
         hits = (evaluation.scores.argmax(dim=1) == evaluation.labels).numpy()
         low, high = bootstrap_interval(hits.astype(float))
@@ -174,3 +168,22 @@ def run_trial(spec: TrialSpec, job: TrialJob, report: Report | None = None) -> T
             throughput_clips_s=speed.throughput_clips_s,
             **outcome_fields(),
         )
+
+
+def _start(spec: TrialSpec, job: TrialJob, model: nn.Module, optimizer: Optimizer) -> int:
+    """Load what `spec` starts from, its previous rung's checkpoint or its parent's weights
+    (nothing: from scratch), and return the first epoch to train."""
+    if not (spec.resume_from or spec.inherit_from):
+        return 0
+    if job.weights_dir is None:
+        raise ValueError(f"{spec.trial_id} starts from another trial's weights: none are kept")
+    if spec.resume_from:
+        checkpoint = load_checkpoint(job.weights_dir, spec.resume_from, spec.trial_id)
+        model.load_state_dict(checkpoint.state)
+        optimizer.load_state_dict(checkpoint.optimizer)
+        return checkpoint.epochs
+    noise, classes = job.inherit_noise, job.data.num_classes
+    model.load_state_dict(
+        inherited_state(job.weights_dir, spec, job.space, classes, noise, job.seed)
+    )
+    return 0

@@ -217,6 +217,41 @@ def test_inheriting_candidates_name_the_trial_whose_weights_they_start_from(
     assert {r.spec.inherit_from for r in scratch} == {""}
 
 
+HALVING = replace(SETTINGS, fidelity="halving", rungs=(0.25, 1.0), keep=1 / 3)
+
+
+def test_halving_promotes_each_steps_best_third_and_keeps_the_best_of_them() -> None:
+    final, records = run_search(HALVING)
+    reference, _ = run_search(SETTINGS)
+    assert final is not None and reference is not None
+    # the best candidate always reaches the full budget, so the path is full fidelity's
+    assert [r.spec.config for r in final.path] == [r.spec.config for r in reference.path]
+    forward = [r for r in records if r.spec.phase == "forward" and r.spec.step > 0]
+    for step in {r.spec.step for r in forward}:
+        rung0 = [r for r in forward if r.spec.step == step and r.spec.budget == 0.25]
+        full = [r for r in forward if r.spec.step == step and r.spec.budget == 1.0]
+        assert all(r.trial_id.endswith("-r0") for r in rung0) and len(rung0) == len(ALL_AXES)
+        best = sorted(rung0, key=lambda r: (-r.outcome.top1, r.spec.gflops))[:2]
+        # the promoted go on from their own first rung (in the axes' order)
+        assert sorted(r.spec.resume_from for r in full) == sorted(r.trial_id for r in best)
+        assert all(r.trial_id == r.spec.resume_from.removesuffix("-r0") for r in full)
+        kept = next(r for r in final.path if r.spec.step == step)
+        assert kept in full
+    # 6 quarter-budget trials and 2 full ones per step: 3.5 full trials' worth instead of 6
+    steps = len({r.spec.step for r in forward})
+    assert sum(r.spec.budget for r in forward) == pytest.approx(steps * (6 * 0.25 + 2))
+
+
+@pytest.mark.parametrize("stop_after", [3, 8, 14, 17])
+def test_a_halving_search_resumed_mid_rung_retrains_nothing(stop_after: int) -> None:
+    uninterrupted, expected = run_search(HALVING)
+    stopped, partial = run_search(HALVING, stop_after=stop_after)
+    assert stopped is None and len(partial) == stop_after
+    final, records = run_search(HALVING, records=partial)
+    assert [r.trial_id for r in records] == [r.trial_id for r in expected]
+    assert final == uninterrupted
+
+
 def test_contract_all_trains_every_axis_and_keeps_the_best() -> None:
     settings = replace(SETTINGS, contract="all")
     final, records = run_search(settings)

@@ -259,6 +259,27 @@ def test_a_run_records_its_dataset_and_a_resume_checks_it(tmp_path: Path) -> Non
     assert "data: blinks-v1, 12 validation videos" in console.getvalue()
 
 
+def test_a_halving_search_records_every_rung_and_continues_the_promoted(tmp_path: Path) -> None:
+    result = search(tmp_path, "dispatcher=inline", "fidelity=halving", "trial.epochs=4")
+    trials = check_run_dir(tmp_path)
+    forward = trials[(trials["phase"] == "forward") & (trials["step"] > 0)]
+    first, full = forward[forward["budget"] == 0.25], forward[forward["budget"] == 1.0]
+    assert first["trial_id"].str.endswith("-r0").all() and (first["epochs"] == 1).all()
+    # three candidates a step (SMALL's axes), the best third (one) goes on to all 4 epochs
+    assert list(first.groupby("step").size()) == [3] * len(first["step"].unique())
+    assert list(full.groupby("step").size()) == [1] * len(full["step"].unique())
+    assert (full["epochs"] == 4).all()
+    assert list(full["resumed_from"]) == [f"{trial_id}-r0" for trial_id in full["trial_id"]]
+    for _, row in full.iterrows():  # the promoted one was its rung's best
+        rung = first[first["step"] == row["step"]]
+        assert rung.loc[rung["trial_id"] == row["resumed_from"], "top1"].max() == rung["top1"].max()
+    path = pd.read_csv(tmp_path / "path.csv")
+    assert set(path["trial_id"]) <= set(trials.loc[trials["budget"] == 1.0, "trial_id"])
+    assert sorted(p.stem for p in (tmp_path / "weights").glob("*.pt")) == sorted(
+        record.trial_id for record in result.path
+    )
+
+
 def zero_division_trial(spec: TrialSpec, job: TrialJob, report: Any = None) -> TrialOutcome:
     """A bug inside every trial."""
     return TrialOutcome("ok", top1=1 / 0)

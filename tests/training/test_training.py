@@ -226,6 +226,19 @@ def test_validating_only_the_last_epoch_reports_once_and_trains_alike() -> None:
     assert last_only.top1 == every.top1 and last_only.loss == pytest.approx(every.loss, rel=1e-3)
 
 
+def test_a_rung_goes_on_from_its_checkpoint_as_if_it_had_never_stopped(tmp_path: Path) -> None:
+    job = replace(tiny_job(dropout=0.0), weights_dir=tmp_path)
+    first = run_trial(replace(SPEC, trial_id="t0-r0", budget=0.5), job)
+    assert first.epochs == 1 and (tmp_path / "t0-r0.pt").exists()
+    rest = run_trial(replace(SPEC, resume_from="t0-r0"), job)
+    whole = run_trial(SPEC, tiny_job(dropout=0.0))
+    assert rest.epochs == whole.epochs == 2
+    assert rest.top1 == whole.top1 and rest.loss == pytest.approx(whole.loss, rel=1e-4)
+    missing = replace(SPEC, trial_id="t1", resume_from="nothing")
+    with pytest.raises(FileNotFoundError, match="t1 starts from nothing's weights: no "):
+        run_trial(missing, job)
+
+
 def test_trial_restores_threads_and_determinism() -> None:
     threads = torch.get_num_threads()
     run_trial(SPEC, tiny_job(epochs=1))
