@@ -30,23 +30,12 @@ Run `python -m expansion.data.synthetic --dataset blinks --out DIR` to export it
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-import av
 import numpy as np
 
-from expansion.data.clips import NothingToRelease
 from expansion.data.synthetic.spec import SPLITS, SyntheticSpec
-from expansion.data.synthetic.sprites import (
-    Sprite,
-    distractors,
-    draw,
-    jitter,
-    smooth_background,
-    velocity,
-)
+from expansion.data.synthetic.sprites import Sprite, SpriteVideo, distractors, jitter, velocity
 
 
 @dataclass(frozen=True)
@@ -70,35 +59,16 @@ DIM = 0.3  # brightness of the square when dim
 _BACKGROUNDS = ((150, 90, 90), (90, 150, 90), (90, 90, 150))
 
 
-class BlinkVideo(NothingToRelease):
-    """One `blinks` video: a background and sprites, rendered frame by frame on demand."""
+class BlinkVideo(SpriteVideo):
+    """One `blinks` video: a tinted background, drifting shapes and the class's grey square."""
 
     def __init__(self, spec: SyntheticSpec, index: int) -> None:
-        self.fps = spec.fps
-        self.num_frames = spec.num_frames
-        self.label = index % NUM_CLASSES
+        label = index % NUM_CLASSES
         rng = np.random.default_rng([spec.seed, SPLITS[spec.split], index])
-        self._size = (spec.height, spec.width)
-        tint = np.array(_BACKGROUNDS[self.label // 2], np.float32)
-        grid = tint + rng.uniform(-15, 15, (3, 4, 3))
-        self._background_grid = np.clip(grid, 0, 255).astype(np.uint8)
+        tint = np.array(_BACKGROUNDS[label // 2], np.float32)
+        grid = np.clip(tint + rng.uniform(-15, 15, (3, 4, 3)), 0, 255).astype(np.uint8)
         clutter = distractors(rng, spec.clutter, spec.height, spec.width)
-        self._sprites = [*clutter, _square(rng, spec, CLASSES[self.label])]
-
-    @functools.cached_property
-    def _background(self) -> np.ndarray:
-        """The coarse colour grid scaled bilinearly to the frame size."""
-        return smooth_background(self._background_grid, *self._size)
-
-    def render(self, t: int) -> np.ndarray:
-        """Frame `t` as uint8 RGB `(H, W, 3)`."""
-        canvas = self._background.copy()
-        for sprite in self._sprites:
-            draw(canvas, sprite, t)
-        return canvas
-
-    def frames(self, indices: Sequence[int]) -> list[av.VideoFrame]:
-        return [av.VideoFrame.from_ndarray(self.render(t), format="rgb24") for t in indices]
+        super().__init__(spec, label, grid, [*clutter, _square(rng, spec, CLASSES[label])])
 
 
 def _square(rng: np.random.Generator, spec: SyntheticSpec, kind: SyntheticClass) -> Sprite:

@@ -37,17 +37,14 @@ timings are in frames.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-import av
 import numpy as np
 
-from expansion.data.clips import NothingToRelease
 from expansion.data.synthetic.spec import SPLITS, SyntheticSpec
-from expansion.data.synthetic.sprites import Colour, distractors, draw, smooth_background
+from expansion.data.synthetic.sprites import Colour, SpriteVideo, distractors
 
 Timing = Literal["period", "far"]
 
@@ -113,28 +110,25 @@ _HALF_SIZE = 0.28  # the carrier's half size, as a share of the short side
 _JITTER = 0.03  # its centre moves by up to this share of the short side from video to video
 
 
-class ScalesVideo(NothingToRelease):
-    """One `scales` video, rendered frame by frame on demand."""
+class ScalesVideo(SpriteVideo):
+    """One `scales` video: its kind's tint, drifting shapes, and the carrier over them."""
 
     def __init__(self, spec: SyntheticSpec, index: int) -> None:
-        self.fps = spec.fps
-        self.num_frames = spec.num_frames
-        self.label = index % NUM_CLASSES
+        label = index % NUM_CLASSES
         rng = np.random.default_rng([spec.seed, SPLITS[spec.split], index])
-        self._size = (spec.height, spec.width)
         self._centre = (spec.num_frames - 1) / 2
-        cue = CUES[self.label // 2]
+        cue = CUES[label // 2]
         tint = 60 + 70 * np.array(cue.hue)  # muted: the kind at a glance
-        grid = tint + rng.uniform(-15, 15, (3, 4, 3))
-        self._background_grid = np.clip(grid, 0, 255).astype(np.uint8)
+        grid = np.clip(tint + rng.uniform(-15, 15, (3, 4, 3)), 0, 255).astype(np.uint8)
         short = min(spec.height, spec.width)
-        self._sprites = distractors(rng, spec.clutter, spec.height, spec.width, short / 256)
+        sprites = distractors(rng, spec.clutter, spec.height, spec.width, short / 256)
+        super().__init__(spec, label, grid, sprites)
         half = max(1, round(_HALF_SIZE * short))
-        x, y = (size / 2 + rng.uniform(-_JITTER, _JITTER) * short for size in self._size[::-1])
+        x, y = (side / 2 + rng.uniform(-_JITTER, _JITTER) * short for side in self._size[::-1])
         looks = _looks(cue, rng, 2 * half, short)
         first = int(rng.integers(2))  # the look it keeps when still, and shows at its start
         offset = int(rng.integers(cue.frames))
-        changes = cue.changed if self.label % 2 == 0 else None
+        changes = cue.changed if label % 2 == 0 else None
         self._carrier = _Carrier(round(y) - half, round(x) - half, looks, first, offset, changes)
 
     @property
@@ -142,20 +136,8 @@ class ScalesVideo(NothingToRelease):
         """Where the carrier is: `(top, left, size)` in pixels (it may reach past the edges)."""
         return self._carrier.top, self._carrier.left, self._carrier.looks[0].shape[0]
 
-    @functools.cached_property
-    def _background(self) -> np.ndarray:
-        return smooth_background(self._background_grid, *self._size)
-
-    def render(self, t: int) -> np.ndarray:
-        """Frame `t` as uint8 RGB `(H, W, 3)`."""
-        canvas = self._background.copy()
-        for sprite in self._sprites:
-            draw(canvas, sprite, t)
+    def paint(self, canvas: np.ndarray, t: int) -> None:
         self._carrier.paint(canvas, t, self._centre)
-        return canvas
-
-    def frames(self, indices: Sequence[int]) -> list[av.VideoFrame]:
-        return [av.VideoFrame.from_ndarray(self.render(t), format="rgb24") for t in indices]
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import av
 import numpy as np
+
+from expansion.data.clips import NothingToRelease
+from expansion.data.synthetic.spec import SyntheticSpec
 
 Shape = Literal["disc", "square", "diamond", "ring"]
 Colour = tuple[float, float, float]
@@ -118,3 +123,36 @@ def smooth_background(grid: np.ndarray, height: int, width: int) -> np.ndarray:
     """A coarse uint8 colour `grid` `(h, w, 3)` scaled bilinearly to `height`×`width`."""
     frame = av.VideoFrame.from_ndarray(grid, format="rgb24")
     return frame.to_ndarray(width=width, height=height, format="rgb24", interpolation="BILINEAR")
+
+
+class SpriteVideo(NothingToRelease):
+    """A procedural video of `spec`: a smooth background from a coarse colour grid under moving
+    sprites, rendered frame by frame on demand; a dataset draws what is its own in `paint`."""
+
+    def __init__(
+        self, spec: SyntheticSpec, label: int, grid: np.ndarray, sprites: Sequence[Sprite]
+    ) -> None:
+        self.fps = spec.fps
+        self.num_frames = spec.num_frames
+        self.label = label
+        self._size = (spec.height, spec.width)
+        self._background_grid = grid
+        self._sprites = tuple(sprites)
+
+    @functools.cached_property
+    def _background(self) -> np.ndarray:
+        return smooth_background(self._background_grid, *self._size)
+
+    def paint(self, canvas: np.ndarray, t: int) -> None:
+        """Draw frame `t`'s own content onto `canvas` over the sprites (here: nothing)."""
+
+    def render(self, t: int) -> np.ndarray:
+        """Frame `t` as uint8 RGB `(H, W, 3)`."""
+        canvas = self._background.copy()
+        for sprite in self._sprites:
+            draw(canvas, sprite, t)
+        self.paint(canvas, t)
+        return canvas
+
+    def frames(self, indices: Sequence[int]) -> list[av.VideoFrame]:
+        return [av.VideoFrame.from_ndarray(self.render(t), format="rgb24") for t in indices]
