@@ -27,10 +27,10 @@ BOOTSTRAP_DRAWS = 2000
 INTERVAL = (0.025, 0.975)  # a 95 % interval
 
 
-def full_budget(trials: pd.DataFrame) -> pd.DataFrame:
-    """The trials that trained their whole budget: successive halving's earlier rungs stop
-    short, and their top-1 is not comparable with the others'."""
-    return trials[trials["budget"] >= 1]
+def primary_trials(trials: pd.DataFrame) -> pd.DataFrame:
+    """One row per candidate, trained in full with the run's seed: successive halving's earlier
+    rungs stop short (their top-1 is not comparable) and confirmations repeat a candidate."""
+    return trials[(trials["budget"] >= 1) & (trials["seed_offset"] == 0)]
 
 
 def _resamples(videos: int, seed: int = 0) -> np.ndarray:
@@ -66,7 +66,7 @@ def step_leads(path: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
     it (top-1 as a share, negative when a margin kept a cheaper, weaker one) and the lead's 95 %
     paired bootstrap interval over the validation videos; empty for steps with one candidate
     (the seed, a single contraction)."""
-    finished = full_budget(trials[trials["status"] == "ok"])
+    finished = primary_trials(trials[trials["status"] == "ok"])
     correct = dict(zip(trials["trial_id"], trials["correct"], strict=True))
     columns: dict[str, list[object]] = {name: [] for name in LEAD_COLUMNS}
     for row in path.itertuples(index=False):
@@ -120,7 +120,7 @@ def seed_noise(runs: Sequence[RunTable]) -> SeedNoise:
     both finished (matched by step and configuration)."""
     differences: list[float] = []
     for first, second in itertools.combinations(runs, 2):
-        a, b = (full_budget(run.trials[run.trials["status"] == "ok"]) for run in (first, second))
+        a, b = (primary_trials(run.trials[run.trials["status"] == "ok"]) for run in (first, second))
         if a.empty or b.empty or set(a["seed"]) & set(b["seed"]):
             continue
         keys = ["step", *first.space.to_dict(first.space.seed)]

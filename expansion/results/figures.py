@@ -25,7 +25,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from expansion.results.atomic import write_atomically
-from expansion.results.evidence import full_budget
+from expansion.results.evidence import primary_trials
 from expansion.results.run_table import RunTable
 from expansion.search.records import SEED_AXIS
 
@@ -154,7 +154,7 @@ def plot_path(runs: Sequence[RunTable], out: Path) -> None:
 
 
 def _draw_trials(axes: Axes, run: RunTable, colour: Any, column: str) -> None:
-    trials = full_budget(run.trials)
+    trials = primary_trials(run.trials)
     costs = trials[column].to_numpy(float)
     top1 = 100 * trials["top1"].to_numpy(float)
     failed = pd.isna(top1) & ~pd.isna(costs)

@@ -68,6 +68,8 @@ def run_settings(config: Mapping[str, Any], run_dir: Path) -> RunSettings:
         fidelity=_choice(config.get("fidelity", "full"), "fidelity"),
         rungs=tuple(as_float(share, "rungs") for share in config.get("rungs", (0.25, 1.0))),
         keep=as_float(config.get("keep", 1 / 3), "keep"),
+        confirm_seeds=as_int(config.get("confirm_seeds", 0), "confirm_seeds"),
+        confirm_margin=as_float(config.get("confirm_margin", 0.05), "confirm_margin"),
     )
     schedule, resources = trial_settings(config["trial"])
     keeps_weights = search.inherit or search.fidelity == "halving"

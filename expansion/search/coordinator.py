@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -67,6 +67,8 @@ class SearchSettings:
     fidelity: Fidelity = "full"  # halving: successive halving within each step
     rungs: tuple[float, ...] = (0.25, 1.0)  # halving: budgets, as shares of a trial's epochs
     keep: float = 1 / 3  # halving: the share of a rung's candidates that go on (at least one)
+    confirm_seeds: int = 0  # retrain a step's leaders with this many more seeds, keep by the mean
+    confirm_margin: float = 0.05  # leaders: candidates within this top-1 of the step's best
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,11 @@ def validate(space: SearchSpace, settings: SearchSettings) -> None:
         raise SearchError(
             f"rungs must rise to 1 (the full budget), e.g. [0.25, 1], got {list(rungs)}"
         )
+    if settings.confirm_seeds < 0 or not 0 <= settings.confirm_margin < 1:
+        raise SearchError(
+            f"confirm_seeds must not be negative ({settings.confirm_seeds}) and confirm_margin "
+            f"is a top-1 difference in [0, 1) ({settings.confirm_margin})"
+        )
     if not 0 < settings.keep < 1:
         raise SearchError(
             f"keep is the share of a rung's candidates that go on, in (0, 1): {settings.keep}"
@@ -171,7 +178,10 @@ def next_action(
         )
         if isinstance(candidates, Train):
             return candidates
-        kept = _select(candidates, kept, settings, step)
+        confirmed = _confirmed(candidates, settings, outcome_of)
+        if isinstance(confirmed, Train):
+            return confirmed
+        kept = _select(candidates, kept, settings, step, confirmed)
         path.append(kept)
     if kept.spec.gflops == settings.target_gflops:
         return Finished(kept, tuple(path), "the last expansion met the target exactly")
@@ -257,6 +267,43 @@ def _train_step(
     raise AssertionError("rungs end with the full budget")  # validate() checks it
 
 
+def _confirmed(
+    candidates: Sequence[TrialRecord],
+    settings: SearchSettings,
+    outcome_of: Callable[[Sequence[TrialSpec]], list[TrialRecord] | Train],
+) -> dict[str, float] | Train:
+    """With `confirm_seeds`, the step's leaders (within `confirm_margin` of its best top-1, if
+    there are several) trained again with that many more trial seeds: their mean top-1 by trial
+    id (empty: nothing to confirm), or the confirmations still to train."""
+    usable = [record for record in candidates if record.usable]
+    if settings.confirm_seeds < 1 or not usable:
+        return {}
+    best = max(record.outcome.top1 for record in usable)
+    leaders = [r for r in usable if r.outcome.top1 >= best - settings.confirm_margin]
+    if len(leaders) < 2:
+        return {}
+    again = [
+        replace(
+            leader.spec,
+            trial_id=f"{leader.trial_id}-seed{offset}",
+            seed_offset=offset,
+            budget=1.0,
+            resume_from="",
+        )
+        for leader in leaders
+        for offset in range(1, settings.confirm_seeds + 1)
+    ]
+    results = outcome_of(again)
+    if isinstance(results, Train):
+        return results
+    means = {}
+    for leader in leaders:
+        runs = [leader, *(r for r in results if r.trial_id.startswith(f"{leader.trial_id}-seed"))]
+        top1 = [r.outcome.top1 for r in runs if r.usable]
+        means[leader.trial_id] = sum(top1) / len(top1)
+    return means
+
+
 def _forward_candidates(
     space: SearchSpace, settings: SearchSettings, parent: TrialRecord, step: int
 ) -> list[TrialSpec]:
@@ -298,12 +345,27 @@ def _contraction_candidate(
 
 
 def _select(
-    candidates: list[TrialRecord], parent: TrialRecord, settings: SearchSettings, step: int
+    candidates: list[TrialRecord],
+    parent: TrialRecord,
+    settings: SearchSettings,
+    step: int,
+    means: Mapping[str, float] | None = None,
 ) -> TrialRecord:
+    """The kept candidate of a step; `means` replace the top-1 of confirmed candidates."""
     usable = [record for record in candidates if record.usable]
     if not usable:
         errors = "; ".join(f"{r.spec.axis}: {r.outcome.error}" for r in candidates)
         raise _cannot_go_on(candidates, f"every candidate of step {step} failed ({errors})")
+    if means:
+        originals = {record.trial_id: record for record in usable}
+        scored = [
+            replace(r, outcome=replace(r.outcome, top1=means[r.trial_id]))
+            if r.trial_id in means
+            else r
+            for r in usable
+        ]
+        chosen = _select(scored, parent, settings, step)
+        return originals[chosen.trial_id]
     if settings.selection == "best_accuracy":
         return _best_accuracy(usable, settings.selection_margin, settings.target_gflops)
 

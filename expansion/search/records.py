@@ -27,7 +27,8 @@ class TrialSpec:
     """One candidate to train: `config` of the run's space, reached from `parent` along `axis`;
     with `inherit_from`, it starts from that trial's weights (else from scratch). It trains the
     `budget` share of the schedule's epochs (successive halving's rungs train less), going on
-    from the checkpoint of `resume_from`, its own previous rung, when there is one."""
+    from the checkpoint of `resume_from`, its own previous rung, when there is one. A
+    confirmation trains it again with the trial seed + `seed_offset`."""
 
     trial_id: str
     step: int
@@ -40,6 +41,7 @@ class TrialSpec:
     inherit_from: str = ""
     budget: float = 1.0
     resume_from: str = ""
+    seed_offset: int = 0
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,7 @@ class TrialRecord:
             "inherited_from": spec.inherit_from,
             "budget": spec.budget,
             "resumed_from": spec.resume_from,
+            "seed_offset": spec.seed_offset,
             **space.to_dict(spec.config),
             "gflops": spec.gflops,
             "params_m": spec.params_m,
@@ -134,6 +137,7 @@ class TrialRecord:
             inherit_from=_text(row.get("inherited_from", "")),
             budget=float(row.get("budget", 1.0)),
             resume_from=_text(row.get("resumed_from", "")),
+            seed_offset=int(row.get("seed_offset", 0)),
         )
         values = {f.name: _plain(row[f.name]) for f in fields(TrialOutcome) if f.name in row}
         values["error"] = _text(values.get("error", ""))

@@ -71,7 +71,8 @@ def run_trial(spec: TrialSpec, job: TrialJob, report: Report | None = None) -> T
         settings = settings.for_inheriting()
     start = time.perf_counter()
     # Unreadable videos come back in the outcome (`bad_videos`), so no warning repeats them.
-    with runtime.seeded_run(job.seed, threads, device), warnings.catch_warnings():
+    seed = job.seed + spec.seed_offset  # a confirmation trains the candidate with other seeds
+    with runtime.seeded_run(seed, threads, device), warnings.catch_warnings():
         warnings.simplefilter("ignore", UnreadableVideoWarning)
         runtime.reset_peak_memory(device)
         view = job.space.input_view(spec.config)
@@ -83,7 +84,7 @@ def run_trial(spec: TrialSpec, job: TrialJob, report: Report | None = None) -> T
         # share rounded up to all of them: it is only evaluated)
         end_epoch = max(1, round(spec.budget * settings.epochs), first_epoch)
         schedule = settings.learning_rate()
-        train_set = job.data.dataset("train", view, "train", seed=job.seed)
+        train_set = job.data.dataset("train", view, "train", seed=seed)
         if len(train_set) < settings.batch_size:
             raise ConfigError(
                 f"{len(train_set)} training videos are fewer than one batch of "
@@ -91,7 +92,7 @@ def run_trial(spec: TrialSpec, job: TrialJob, report: Report | None = None) -> T
             )
         final_views = settings.views
         val_sets = {
-            views: job.data.dataset("val", view, "val", test_views=views, seed=job.seed)
+            views: job.data.dataset("val", view, "val", test_views=views, seed=seed)
             for views in {SINGLE_VIEW, final_views}
         }
         datasets = [train_set, *val_sets.values()]
@@ -133,7 +134,7 @@ def run_trial(spec: TrialSpec, job: TrialJob, report: Report | None = None) -> T
                 train_set,
                 settings.batch_size,
                 settings.num_workers,
-                job.seed,
+                seed,
                 epoch,
                 pin_memory=device.type == "cuda",
             )

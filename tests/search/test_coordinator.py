@@ -252,6 +252,45 @@ def test_a_halving_search_resumed_mid_rung_retrains_nothing(stop_after: int) -> 
     assert final == uninterrupted
 
 
+def test_confirmation_retrains_close_leaders_and_keeps_the_best_mean() -> None:
+    """At step 1 spatial and depth lead within 5 points; the first seed favours depth, the two
+    more seeds spatial, whose mean is higher: spatial is kept. Farther candidates are not
+    retrained."""
+    lucky = {("depth", 0): 0.60, ("spatial", 0): 0.58, ("depth", 1): 0.50, ("depth", 2): 0.52}
+    lucky |= {("spatial", 1): 0.59, ("spatial", 2): 0.60}
+
+    def noisy(spec: TrialSpec) -> float:
+        if spec.step == 1:
+            return lucky.get((spec.axis, spec.seed_offset), 0.3)
+        return 0.9 if spec.step > 1 else 0.2
+
+    settings = replace(SETTINGS, confirm_seeds=2, confirm_margin=0.05, max_steps=1)
+    records = []
+    while not isinstance(action := next_action(X3D_SPACE, settings, records), Finished):
+        for spec in action.trials:
+            outcome = TrialOutcome(status="ok", top1=noisy(spec), top5=1.0, epochs=1)
+            records.append(TrialRecord("run", 0, spec, outcome))
+    step_one = [r for r in records if r.spec.step == 1]
+    confirmations = [r for r in step_one if r.spec.seed_offset > 0]
+    assert sorted(r.trial_id for r in confirmations) == [
+        "s01-depth-seed1",
+        "s01-depth-seed2",
+        "s01-spatial-seed1",
+        "s01-spatial-seed2",
+    ]
+    assert action.path[1].trial_id == "s01-spatial"  # mean 59 % against depth's 54 %
+    assert action.path[1].outcome.top1 == 0.58  # the path keeps the trial's own result
+    # without confirmation the first seed decides
+    plain = []
+    while not isinstance(
+        done := next_action(X3D_SPACE, replace(settings, confirm_seeds=0), plain), Finished
+    ):
+        for spec in done.trials:
+            outcome = TrialOutcome(status="ok", top1=noisy(spec), top5=1.0, epochs=1)
+            plain.append(TrialRecord("run", 0, spec, outcome))
+    assert done.path[1].trial_id == "s01-depth"
+
+
 def test_contract_all_trains_every_axis_and_keeps_the_best() -> None:
     settings = replace(SETTINGS, contract="all")
     final, records = run_search(settings)
@@ -434,6 +473,12 @@ def test_the_first_call_trains_the_seed() -> None:
         (replace(SETTINGS, step_factor=math.nan), "step_factor must be above 1 or null"),
         (replace(SETTINGS, contract="none"), "unknown contract"),  # type: ignore[arg-type]
         (replace(SETTINGS, selection_margin=-0.1), "selection_margin is a top-1 difference"),
+        (replace(SETTINGS, rungs=(0.5, 0.25, 1.0)), r"rungs must rise to 1 .*\[0.5, 0.25, 1.0\]"),
+        (replace(SETTINGS, rungs=(0.25, 0.5)), "rungs must rise to 1"),
+        (replace(SETTINGS, rungs=(0.0, 1.0)), "rungs must rise to 1"),
+        (replace(SETTINGS, keep=1.0), "keep is the share of a rung's candidates"),
+        (replace(SETTINGS, confirm_seeds=-1), "confirm_seeds must not be negative"),
+        (replace(SETTINGS, confirm_margin=1.5), "confirm_margin is a top-1 difference"),
     ],
 )
 def test_bad_settings_are_rejected(settings: SearchSettings, message: str) -> None:
