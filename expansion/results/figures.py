@@ -25,7 +25,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from expansion.results.atomic import write_atomically
-from expansion.results.evidence import primary_trials
+from expansion.results.evidence import primary_trials, seed_noise, step_leads
 from expansion.results.run_table import RunTable
 from expansion.search.records import SEED_AXIS
 
@@ -112,11 +112,15 @@ def draw_figures(runs: Sequence[RunTable], out: Path) -> list[Path]:
 
 
 def plot_path(runs: Sequence[RunTable], out: Path) -> None:
-    """The kept model's GFLOPs (log scale) and top-1 at each step, labelled by the axis taken."""
+    """The kept model's GFLOPs (log scale) and top-1 at each step, labelled by the axis taken;
+    under each kept top-1 the runner-up's (a dash) and the lead, marked ✓ / ✗ against the seed
+    noise when runs of several seeds are drawn together."""
     figure = Figure(figsize=(8.5, 6.4), layout="constrained")
     cost_axes, accuracy_axes = figure.subplots(2, 1, sharex=True)
     cost_axes.set_yscale("log")
+    noise = seed_noise(runs).threshold
     for rank, run in enumerate(runs):
+        _draw_leads(accuracy_axes, run, rank, noise)
         rows = _path_rows(run)
         steps = [row["step"] for row in rows]
         for axes, values in (
@@ -151,6 +155,29 @@ def plot_path(runs: Sequence[RunTable], out: Path) -> None:
     ]
     _legend(figure, runs, style)
     _save(figure, out)
+
+
+def _draw_leads(axes: Axes, run: RunTable, rank: int, noise: float) -> None:
+    """Each kept step's runner-up top-1 (a dash) joined to the kept one, and the lead in points
+    (the labels of several runs one under the other)."""
+    if run.path.empty:
+        return
+    colour = _colour(rank)
+    for row in step_leads(run.path, run.trials).itertuples(index=False):
+        if not row.runner_up:
+            continue
+        kept, other = 100 * row.top1, 100 * row.runner_up_top1
+        axes.plot([row.step, row.step], [other, kept], color=colour, lw=0.8, alpha=0.5)
+        axes.plot([row.step], [other], marker="_", ms=10, mew=1.5, color=colour, alpha=0.7)
+        verdict = "" if math.isnan(noise) else (" ✓" if row.lead > noise else " ✗")
+        axes.annotate(
+            f"{100 * row.lead:+.1f}{verdict}",
+            (row.step, min(kept, other)),
+            xytext=(4, -10 - 9 * rank),
+            textcoords="offset points",
+            fontsize=7,
+            color=colour,
+        )
 
 
 def _draw_trials(axes: Axes, run: RunTable, colour: Any, column: str) -> None:
