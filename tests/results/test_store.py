@@ -137,7 +137,8 @@ def test_tables_have_the_record_columns_in_order(tmp_path: Path) -> None:
     assert columns == list(pd.read_csv(store.csv_path).columns) == table_columns(X3D_SPACE)
     ids = ["run_id", "trial_id", "step", "phase", "axis", "parent", "inherited_from"]
     assert columns[:7] == ids
-    assert columns[7:13] == list(X3D_SPACE.to_dict(X3D_SPACE.seed))
+    assert columns[7:10] == ["budget", "resumed_from", "seed_offset"]
+    assert columns[10:16] == list(X3D_SPACE.to_dict(X3D_SPACE.seed))
     assert {"gflops", "top1", "status", "error", "seed", "device", "epoch_top1"} <= set(columns)
 
 
