@@ -18,6 +18,7 @@ import torch
 from hydra_configs import compose_config
 from torch import nn
 
+from expansion.data.synthetic import scales
 from expansion.errors import UserError
 from expansion.results.architecture import save_architecture
 from expansion.results.checkpoints import load_checkpoint, save_checkpoint
@@ -176,7 +177,8 @@ def test_precise_bn_sets_running_stats_to_the_batch_average() -> None:
 def test_bad_input_is_one_line_value_error(
     arch: Path, tmp_path: Path, overrides: list[str], message: str
 ) -> None:
-    save_checkpoint(tmp_path / "other.pt", X3D_SPACE, build_x3d(PRESETS["XS"], 6), PRESETS["XS"])
+    other = build_x3d(PRESETS["XS"], scales.NUM_CLASSES)  # the data's classes, another network
+    save_checkpoint(tmp_path / "other.pt", X3D_SPACE, other, PRESETS["XS"])
     (tmp_path / "corrupt.pt").write_bytes((tmp_path / "other.pt").read_bytes()[:500])
     (tmp_path / "bad.yaml").write_text(
         arch.read_text().replace("width_factor: 1.0", "width_factor: -1")

@@ -20,7 +20,7 @@ from expansion.data.label_map import read_label_map
 from expansion.data.lists import read_list
 from expansion.data.rawframes import MMACTION2_NAMING, FrameNaming
 from expansion.data.sampling import TestViews
-from expansion.data.synthetic import SyntheticVideo
+from expansion.data.synthetic import open_video
 from expansion.errors import ConfigError
 from search_spaces.base import InputView
 
@@ -176,7 +176,7 @@ def write_lossless_video(path: Path, images: Sequence[np.ndarray], fps: float) -
 
 def test_lossless_frames_give_the_clips_of_the_video(tmp_path: Path) -> None:
     spec = SyntheticSpec(split="val", num_videos=1, height=64, width=80, num_frames=24)
-    video = SyntheticVideo(spec, 0)
+    video = open_video(spec, 0)
     images = [video.render(t) for t in range(spec.num_frames)]
     naming = FrameNaming("frame_{:04}.png", start_index=0)
     frame_folder(tmp_path / "frames" / "clip", images, naming)

@@ -21,8 +21,8 @@ VIDEO = {"height": 64, "width": 80, "num_frames": 24, "clutter": 1}
 @pytest.fixture(scope="module")
 def videos(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("videos")
-    export_split(SyntheticSpec(split="train", num_videos=24, **VIDEO), root)
-    export_split(SyntheticSpec(split="val", num_videos=12, **VIDEO), root)
+    export_split(SyntheticSpec(split="train", num_videos=24, dataset="blinks", **VIDEO), root)
+    export_split(SyntheticSpec(split="val", num_videos=12, dataset="blinks", **VIDEO), root)
     return root
 
 
