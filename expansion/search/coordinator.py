@@ -13,6 +13,11 @@ the kept model reaches the target. `step_factor=None` takes each axis's own pape
 Backward: the overshooting model is contracted along its last expanded axis (`contract="last"`,
 the paper) or along every axis (`"all"`, the best contracted model is kept), each to the largest
 model within the target (`sizing.contract`).
+
+Cheaper decisions, all replayed from the table like the rest: with `inherit` a candidate starts
+from its parent's weights (`inherit_from`); with `fidelity="halving"` a step's candidates train
+in rungs and only the best share goes on (`_train_step`); with `confirm_seeds` close leaders
+are trained with more seeds and selected on their mean (`_confirmed`).
 """
 
 from __future__ import annotations
