@@ -1,8 +1,9 @@
 """Single search trials of given X3D configurations, with the search's defaults (trial=short on
 the built-in benchmark), each appended to a CSV as soon as it finishes.
 
-Used to show that the benchmark's cues go on past the searches' 1.2 GFLOPs target: a model at
-about 2.5 and one at about 5 GFLOPs against their one-step-smaller parents.
+Used to show that the benchmark's cues go on past the searches' 1.2 GFLOPs target (a model at
+about 2.5 and one at about 5 GFLOPs against their one-step-smaller parents), and to check which
+pairs of classes a view's trial learns (`per_class`).
 
     python experiments/scales_cpu/single_trials.py --out experiments/scales_cpu/beyond.csv \
         16,6.75,224,2,1,1 16,6.75,320,2,1,1 32,5.0625,320,2,1,1 [--threads 2] [seed=0 ...]
@@ -55,6 +56,9 @@ def main() -> None:
         spec = TrialSpec(text, 0, "forward", "single", "", config, complexity.gflops, 0.0)
         started = time.perf_counter()
         outcome = run_trial(spec, job)
+        hits = [int(hit) for hit in outcome.correct]
+        classes = job.data.num_classes
+        per_class = [sum(hits[c::classes]) / len(hits[c::classes]) for c in range(classes)]
         row = {
             "config": text,
             "seed": job.seed,
@@ -65,6 +69,8 @@ def main() -> None:
             "wall_s": time.perf_counter() - started,
             "threads": args.threads,
             "data": settings.data_name,
+            # top-1 of each class (label = video index mod the class count), in class order
+            "per_class": " ".join(f"{value:.2f}" for value in per_class),
         }
         new_file = not args.out.exists()
         with args.out.open("a", newline="") as file:
