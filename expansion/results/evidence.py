@@ -76,17 +76,11 @@ def step_leads(path: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
                 columns[name].append(empty)
             continue
         best = others.loc[others["top1"].idxmax()]
-        low, high = paired_lead_interval(
-            _text(correct.get(row.trial_id)), _text(correct.get(best["trial_id"]))
-        )
+        low, high = paired_lead_interval(correct[row.trial_id], correct[best["trial_id"]])
         values = (str(best["axis"]), float(best["top1"]), row.top1 - best["top1"], low, high)
         for name, value in zip(LEAD_COLUMNS, values, strict=True):
             columns[name].append(value)
     return path.assign(**columns)
-
-
-def _text(value: object) -> str:
-    return value if isinstance(value, str) else ""
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import torch
 
-from search_spaces.x3d.model import SE_RATIO, X3DConfig, build_x3d, network_shape, round_width
+from search_spaces.x3d.model import X3DConfig, build_x3d
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,6 @@ def _importance(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 def transfer_weights(
     parent_state: Mapping[str, torch.Tensor],
-    parent: X3DConfig,
     child: X3DConfig,
     num_classes: int,
     *,
@@ -122,7 +121,7 @@ def transfer_weights(
     """
     generator = torch.Generator().manual_seed(seed)
     fresh = build_x3d(child, num_classes, dropout=0.0).state_dict()
-    maps = _channel_maps(parent_state, parent, child, generator)
+    maps = _channel_maps(parent_state, fresh, generator)
     state: dict[str, torch.Tensor] = {}
     for name, value in fresh.items():
         if name not in parent_state:  # a block only the deeper child has
@@ -136,16 +135,15 @@ def transfer_weights(
 
 def _channel_maps(
     parent_state: Mapping[str, torch.Tensor],
-    parent: X3DConfig,
-    child: X3DConfig,
+    child_state: Mapping[str, torch.Tensor],
     generator: torch.Generator,
 ) -> dict[str, ChannelMap]:
-    """Every channel space that differs in size between parent and child, mapped."""
-    sizes = [_space_sizes(config) for config in (parent, child)]
+    """Every channel space the parent and the child both have, at other sizes, mapped."""
+    old_sizes, new_sizes = _space_sizes(parent_state), _space_sizes(child_state)
     importance = _importance(parent_state)
     maps = {}
-    for space, old in sizes[0].items():
-        new = sizes[1].get(space, old)
+    for space, old in old_sizes.items():
+        new = new_sizes.get(space, old)
         if new > old:
             maps[space] = _grow(old, new, generator)
         elif new < old:
@@ -153,18 +151,13 @@ def _channel_maps(
     return maps
 
 
-def _space_sizes(config: X3DConfig) -> dict[str, int]:
-    """The size of each channel space of `config`."""
-    shape = network_shape(config)
-    sizes = {"stem": shape.stem, "conv5": shape.inners[-1]}
-    for stage, (width, inner, blocks) in enumerate(
-        zip(shape.widths, shape.inners, shape.blocks, strict=True)
-    ):
-        sizes[f"stage{stage}"] = width
-        for block in range(blocks):
-            sizes[f"inner{stage}.{block}"] = inner
-            if block % 2 == 0:  # blocks with squeeze-excite
-                sizes[f"se{stage}.{block}"] = round_width(inner, SE_RATIO)
+def _space_sizes(state: Mapping[str, torch.Tensor]) -> dict[str, int]:
+    """The size of each channel space of a state dict: the output size of the tensors in it."""
+    sizes = {}
+    for name, value in state.items():
+        out_space, _ = _spaces(name)
+        if out_space is not None and value.dim() > 0:
+            sizes[out_space] = value.shape[0]
     return sizes
 
 

@@ -137,7 +137,8 @@ class X3DSpace(SearchSpace):
         noise: float = 0.0,
         seed: int = 0,
     ) -> dict[str, torch.Tensor]:
-        return transfer_weights(parent_state, parent, child, num_classes, noise=noise, seed=seed)
+        # the parent's shapes are in its state dict
+        return transfer_weights(parent_state, child, num_classes, noise=noise, seed=seed)
 
     def input_view(self, config: X3DConfig) -> InputView:
         return InputView(frames=config.frames, stride=config.stride, crop=config.crop)

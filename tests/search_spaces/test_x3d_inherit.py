@@ -20,7 +20,7 @@ def parent_model() -> torch.nn.Module:
 
 
 def child_model(child: X3DConfig, **options: float) -> torch.nn.Module:
-    state = transfer_weights(parent_model().state_dict(), PARENT, child, CLASSES, **options)
+    state = transfer_weights(parent_model().state_dict(), child, CLASSES, **options)
     model = build_x3d(child, CLASSES, dropout=0.0)
     model.load_state_dict(state)  # strict: every tensor of the child, of the right shape
     return model.eval()
@@ -42,7 +42,7 @@ def test_a_grown_child_computes_its_parents_function(axis: str) -> None:
 def test_a_data_axis_child_takes_every_parent_tensor_as_it_is(axis: str) -> None:
     child = AXES[axis].expand(PARENT)
     parent = parent_model().state_dict()
-    state = transfer_weights(parent, PARENT, child, CLASSES)
+    state = transfer_weights(parent, child, CLASSES)
     assert state.keys() == parent.keys()
     assert all(torch.equal(state[name], parent[name]) for name in parent)
 
@@ -61,7 +61,7 @@ def test_noise_breaks_the_copies_symmetry_a_little_and_is_seeded() -> None:
 def test_a_contraction_keeps_the_first_blocks_and_the_strongest_channels() -> None:
     smaller = replace(PARENT, width_factor=1.5, depth_factor=1.0)
     parent = parent_model().state_dict()
-    state = transfer_weights(parent, PARENT, smaller, CLASSES)
+    state = transfer_weights(parent, smaller, CLASSES)
     build_x3d(smaller, CLASSES).load_state_dict(state)
     # the stem keeps the channels with the largest BN scales, in their order
     stem_width = state["stem.bn.weight"].numel()
