@@ -75,7 +75,10 @@ def step_leads(path: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
             for name, empty in zip(LEAD_COLUMNS, ("", *[math.nan] * 4), strict=True):
                 columns[name].append(empty)
             continue
-        best = others.loc[others["top1"].idxmax()]
+        # Ties go to the cheaper, then the first by id: Ray records a step's trials in the
+        # order they finish, which must not change the runner-up.
+        best = others.sort_values(["top1", "gflops", "trial_id"], ascending=[False, True, True])
+        best = best.iloc[0]
         low, high = paired_lead_interval(correct[row.trial_id], correct[best["trial_id"]])
         values = (str(best["axis"]), float(best["top1"]), row.top1 - best["top1"], low, high)
         for name, value in zip(LEAD_COLUMNS, values, strict=True):

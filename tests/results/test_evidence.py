@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from test_store import make_record
+from test_store import approx_gflops, make_record
 
 from expansion import compare
 from expansion.results.evidence import bootstrap_interval, paired_lead_interval, seed_noise
@@ -22,11 +22,15 @@ SEED = X3D_SPACE.seed
 STEP_ONE = {axis: AXES[axis].expand(SEED) for axis in ("frame_rate", "spatial", "depth")}
 
 
-def write_run(folder: Path, seed: int, top1: dict[str, float], kept: str) -> None:
-    """A finished two-step run: the seed, three step-1 candidates with `top1`, `kept` kept."""
+def write_run(
+    folder: Path, seed: int, top1: dict[str, float], kept: str, order: tuple[str, ...] = ()
+) -> None:
+    """A finished two-step run: the seed, three step-1 candidates with `top1` (recorded in
+    `order`, by default STEP_ONE's), `kept` kept."""
     store = ResultsStore(folder, X3D_SPACE)
     records = [make_record(SEED, step=0, trial_id="000", top1=0.1, run_id=folder.name)]
-    for axis, config in STEP_ONE.items():
+    for axis in order or STEP_ONE:
+        config = STEP_ONE[axis]
         record = make_record(config, step=1, axis=axis, parent="000", top1=top1[axis])
         records.append(replace(record, run_id=folder.name, seed=seed))
     records[0] = replace(records[0], seed=seed)
@@ -48,6 +52,16 @@ def test_a_margin_that_kept_a_weaker_candidate_shows_a_negative_lead(tmp_path: P
     write_run(tmp_path, 0, {"frame_rate": 0.40, "spatial": 0.38, "depth": 0.30}, "spatial")
     path = pd.read_csv(tmp_path / "path.csv")
     assert (path["runner_up"][1], path["lead"][1]) == ("frame_rate", pytest.approx(-0.02))
+
+
+def test_a_tie_for_runner_up_goes_to_the_cheaper_whatever_order_trials_finished(
+    tmp_path: Path,
+) -> None:
+    tied = {"frame_rate": 0.40, "spatial": 0.30, "depth": 0.30}
+    cheaper = min(("spatial", "depth"), key=lambda axis: approx_gflops(STEP_ONE[axis]))
+    for order in [("frame_rate", "spatial", "depth"), ("depth", "spatial", "frame_rate")]:
+        write_run(tmp_path / "-".join(order), 0, tied, "frame_rate", order)
+        assert pd.read_csv(tmp_path / "-".join(order) / "path.csv")["runner_up"][1] == cheaper
 
 
 def test_seed_noise_pairs_the_same_candidates_of_runs_with_other_seeds(tmp_path: Path) -> None:

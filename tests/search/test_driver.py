@@ -91,6 +91,7 @@ def test_crashed_and_diverged_trials_are_recorded_and_the_search_goes_on(tmp_pat
     assert [record.spec.axis for record in result.path][:2] == ["seed", "spatial"]
 
 
+@pytest.mark.xdist_group("ray")
 def test_search_through_ray_records_results_and_failures(tmp_path: Path) -> None:
     import ray
 
@@ -204,6 +205,7 @@ def test_bad_settings_fail_before_any_trial(
     assert not (tmp_path / "trials.csv").exists()
 
 
+@pytest.mark.xdist_group("ray")
 @pytest.mark.skipif(bool(_raylets()), reason="a Ray instance runs here: `auto` would join it")
 def test_joining_a_cluster_that_is_not_there_is_a_one_line_error(tmp_path: Path) -> None:
     config = settings(*SMALL, "dispatcher=ray", "ray.address=auto")

@@ -122,6 +122,7 @@ def test_inline_search_stopped_at_every_moment_resumes_alike(
     assert_same_outcome(resume(tmp_path), reference, tmp_path)
 
 
+@pytest.mark.xdist_group("ray")
 def test_ctrl_c_during_a_ray_step_records_nothing_and_resumes_alike(
     tmp_path: Path, reference: pd.DataFrame
 ) -> None:
@@ -241,6 +242,7 @@ def killed_once(spec: TrialSpec, job: TrialJob, report: Any = None) -> TrialOutc
     return run_trial(spec, job, report)
 
 
+@pytest.mark.xdist_group("ray")
 @pytest.mark.slow
 def test_a_trial_whose_ray_worker_was_killed_is_trained_again_on_resume(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -27,7 +27,7 @@ GEOMETRIES: dict[str, Geometry] = {
     "scales": Geometry(height=512, width=512, num_frames=180, clutter=3),
     "blinks": Geometry(height=256, width=340, num_frames=120, clutter=3),
 }
-VERSIONS: dict[str, int] = {"scales": 1, "blinks": 1}
+VERSIONS: dict[str, int] = {"scales": 2, "blinks": 1}
 DEFAULT_DATASET = "scales"
 
 
