@@ -44,15 +44,9 @@ class RunSettings:
 def run_settings(config: Mapping[str, Any], run_dir: Path) -> RunSettings:
     """Typed settings from the composed configuration; bad values raise a one-line ConfigError."""
     data = DataConfig.from_mapping(config["data"])
-    target = config.get("target_gflops")
-    if target is None:
-        raise ConfigError("target_gflops is required, e.g. target_gflops=6")
-    axes = config["axes"]
-    if isinstance(axes, str):  # axes=spatial: one axis, not its letters
-        axes = [axes]
     search = SearchSettings(
-        target_gflops=as_float(target, "target_gflops"),
-        axes=tuple(str(axis) for axis in axes),
+        target_gflops=_targets(config.get("target_gflops")),
+        axes=_names(config["axes"]),
         selection=config["selection"],
         contract=config["contract"],
         max_steps=as_int(config["max_steps"], "max_steps"),
@@ -70,6 +64,9 @@ def run_settings(config: Mapping[str, Any], run_dir: Path) -> RunSettings:
         keep=as_float(config.get("keep", 1 / 3), "keep"),
         confirm_seeds=as_int(config.get("confirm_seeds", 0), "confirm_seeds"),
         confirm_margin=as_float(config.get("confirm_margin", 0.05), "confirm_margin"),
+        # runs recorded before replay existed chose every step
+        replay=_names(config.get("replay") or ()),
+        replay_others=as_bool(config.get("replay_others", False), "replay_others"),
     )
     schedule, resources = trial_settings(config["trial"])
     keeps_weights = search.inherit or search.fidelity == "halving"
@@ -100,6 +97,20 @@ def run_settings(config: Mapping[str, Any], run_dir: Path) -> RunSettings:
         retry_failed,
         data_identity(config["data"]),
     )
+
+
+def _targets(value: Any) -> tuple[float, ...]:
+    """`target_gflops`: one number, or a list of them (sorted: the search passes them in
+    increasing order; a repeat is refused by `coordinator.validate`)."""
+    if value is None:
+        raise ConfigError("target_gflops is required, e.g. target_gflops=6")
+    values = value if isinstance(value, list | tuple) else [value]
+    return tuple(sorted(as_float(target, "target_gflops") for target in values))
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    """A list of axis names; one name alone (`axes=spatial`) is a list of one, not its letters."""
+    return (value,) if isinstance(value, str) else tuple(str(name) for name in value)
 
 
 _CHOICES = {"contract_from": get_args(ContractFrom), "fidelity": get_args(Fidelity)}

@@ -3,6 +3,7 @@ summary at the end (computed from the trial records)."""
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Sequence
 from typing import TextIO
@@ -15,26 +16,35 @@ from expansion.search.records import TrialOutcome, TrialRecord, TrialSpec
 
 
 def format_plan(plan: Plan, search: SearchSettings, device: str) -> str:
-    """The plan's steps, trials and estimated time, as a table."""
+    """The plan's steps, trials and estimated time (where the probe ran), as a table."""
+    targets = ", ".join(f"{target:g}" for target in search.target_gflops)
     lines = [
-        f"Search to {search.target_gflops:g} GFLOPs along {', '.join(search.axes)}; "
+        f"Search to {targets} GFLOPs along {', '.join(search.axes)}; "
         f"{plan.parallel} trial(s) at a time on {device}.",
         f"{'step':>6}{'trials':>8}{'GFLOPs':>10}{'est. time':>12}",
     ]
+    if search.replay:
+        replayed = f"steps 1-{len(search.replay)} replay {', '.join(search.replay)}"
+        others = "with every axis's candidate" if search.replay_others else "one trial each"
+        lines.insert(1, f"{replayed} ({others}).")
     for step in plan.steps:
         lines.append(
             f"{step.label:>6}{step.trials:>8}{step.gflops:>10.3g}{format_seconds(step.seconds):>12}"
         )
-    lines.append(f"about {plan.trials} trials, {format_seconds(plan.seconds)} (estimate)")
-    if plan.steps[-1].gflops < search.target_gflops:
+    estimate = "" if math.isnan(plan.seconds) else f", {format_seconds(plan.seconds)} (estimate)"
+    lines.append(f"about {plan.trials} trials{estimate}")
+    reach = max(step.gflops for step in plan.steps)
+    if reach < search.largest_target:
         lines.append(
-            f"max_steps={search.max_steps} end at about {plan.steps[-1].gflops:.3g} GFLOPs, "
-            f"short of the target: the search stops there (raise max_steps to go further)"
+            f"max_steps={search.max_steps} end at about {reach:.3g} GFLOPs, short of the "
+            f"target: the search stops there (raise max_steps to go further)"
         )
     return "\n".join(lines)
 
 
 def format_seconds(seconds: float) -> str:
+    if math.isnan(seconds):
+        return "-"
     minutes, secs = divmod(round(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"

@@ -7,12 +7,16 @@ and the outcome equals that of an uninterrupted run.
 
 Forward (paper §3.3): from the seed, each step proposes one candidate per axis, each about
 `step_factor` × its parent's GFLOPs (`sizing.expand`), and keeps one by the selection rule, until
-the kept model reaches the target. `step_factor=None` takes each axis's own paper step instead
-(the paper's path from X2D then lands on X3D-XS).
+the kept model reaches the largest target. `step_factor=None` takes each axis's own paper step
+instead (the paper's path from X2D then lands on X3D-XS). A `replay` fixes the kept axis of the
+first steps (the paper's path, say): only that axis's candidate is trained, unless
+`replay_others` asks for the others too, and it is kept whatever they score.
 
-Backward: the overshooting model is contracted along its last expanded axis (`contract="last"`,
-the paper) or along every axis (`"all"`, the best contracted model is kept), each to the largest
-model within the target (`sizing.contract`).
+Backward: the model that first passes a target is contracted along its last expanded axis
+(`contract="last"`, the paper) or along every axis (`"all"`, the best contracted model is kept),
+each to the largest model within the target (`sizing.contract`): that target's member. The
+forward path goes on from the uncontracted model to the next target, as the paper derives X3D-S
+from its step 7 and goes on to M, L and XL from the step-7 model itself.
 
 Cheaper decisions, all replayed from the table like the rest: with `inherit` a candidate starts
 from its parent's weights (`inherit_from`); with `fidelity="halving"` a step's candidates train
@@ -30,7 +34,7 @@ from typing import Any, Literal
 
 from expansion.errors import SearchError
 from expansion.search.complexity import config_complexity, gflops_of
-from expansion.search.records import SEED_AXIS, TrialRecord, TrialSpec
+from expansion.search.records import SEED_AXIS, Member, TrialRecord, TrialSpec
 from expansion.search.sizing import contract, expand
 from search_spaces import SearchSpace
 
@@ -58,7 +62,7 @@ def _cannot_go_on(failures: Sequence[TrialRecord], reason: str) -> Exception:
 class SearchSettings:
     """What the coordinator needs to know; everything else belongs to trials and dispatch."""
 
-    target_gflops: float
+    target_gflops: tuple[float, ...]  # rising; the search derives one member per target
     axes: tuple[str, ...]
     selection: Selection = "best_accuracy"
     contract: Contraction = "last"
@@ -74,23 +78,37 @@ class SearchSettings:
     keep: float = 1 / 3  # halving: the share of a rung's candidates that go on (at least one)
     confirm_seeds: int = 0  # retrain a step's leaders with this many more seeds, keep by the mean
     confirm_margin: float = 0.05  # leaders: candidates within this top-1 of the step's best
+    replay: tuple[str, ...] = ()  # the kept axis of steps 1, 2, …; after them the search chooses
+    replay_others: bool = False  # replayed steps also train the other axes' candidates
+
+    @property
+    def largest_target(self) -> float:
+        return self.target_gflops[-1]
+
+    def replayed_axis(self, step: int) -> str | None:
+        """The axis `replay` keeps at forward step `step`, or None where the search chooses."""
+        return self.replay[step - 1] if 1 <= step <= len(self.replay) else None
 
 
 @dataclass(frozen=True)
 class Train:
-    """Train these candidates next: the unfinished part of a step of `step_size` candidates."""
+    """Train these candidates next: the unfinished part of a step of `step_size` candidates;
+    `members` are those of the targets the search has passed so far."""
 
     trials: tuple[TrialSpec, ...]
     step_size: int
+    members: tuple[Member, ...] = ()
 
 
 @dataclass(frozen=True)
 class Finished:
-    """The search is over: the chosen trial, the kept model per step, and why it stopped."""
+    """The search is over: the chosen trial (the largest target's member), the kept model per
+    step up to it, why it stopped, and the member of every target."""
 
     final: TrialRecord
     path: tuple[TrialRecord, ...]
     note: str
+    members: tuple[Member, ...]
 
 
 def validate(space: SearchSpace, settings: SearchSettings) -> None:
@@ -103,15 +121,14 @@ def validate(space: SearchSpace, settings: SearchSettings) -> None:
         raise SearchError("no axes to expand: give at least one")
     if len(set(settings.axes)) != len(settings.axes):
         raise SearchError(f"axes listed twice: {', '.join(settings.axes)}")
-    if not 0 < settings.target_gflops < math.inf:
+    _validate_targets(space, settings)
+    unknown = [axis for axis in settings.replay if axis not in space.axes]
+    if unknown:
+        known = ", ".join(space.axes)
+        raise SearchError(f"unknown axis {', '.join(unknown)} in replay; known axes: {known}")
+    if len(settings.replay) > settings.max_steps:
         raise SearchError(
-            f"target_gflops must be positive and finite, got {settings.target_gflops}"
-        )
-    seed_gflops = gflops_of(space, space.seed, settings.num_classes)
-    if settings.target_gflops <= seed_gflops:
-        raise SearchError(
-            f"target_gflops={settings.target_gflops:g} is not above the seed's "
-            f"{seed_gflops:.4g} GFLOPs"
+            f"replay has {len(settings.replay)} steps but max_steps={settings.max_steps}"
         )
     if settings.step_factor is not None and not settings.step_factor > 1:
         raise SearchError(f"step_factor must be above 1 or null, got {settings.step_factor}")
@@ -142,16 +159,34 @@ def validate(space: SearchSpace, settings: SearchSettings) -> None:
         )
 
 
+def _validate_targets(space: SearchSpace, settings: SearchSettings) -> None:
+    targets = settings.target_gflops
+    if not targets:
+        raise SearchError("target_gflops is empty: give at least one target")
+    shown = targets[0] if len(targets) == 1 else list(targets)
+    for target in targets:
+        if not 0 < target < math.inf:
+            raise SearchError(f"target_gflops must be positive and finite, got {shown}")
+    if any(low >= high for low, high in itertools.pairwise(targets)):
+        raise SearchError(f"target_gflops must rise without repeats, got {shown}")
+    seed_gflops = gflops_of(space, space.seed, settings.num_classes)
+    if targets[0] <= seed_gflops:
+        raise SearchError(
+            f"target_gflops={targets[0]:g} is not above the seed's {seed_gflops:.4g} GFLOPs"
+        )
+
+
 def next_action(
     space: SearchSpace, settings: SearchSettings, records: Sequence[TrialRecord]
 ) -> Train | Finished:
     """What to do after `records`: train the current step's pending candidates, or stop."""
     done = {record.trial_id: record for record in records}
+    members: list[Member] = []
 
     def outcome_of(step_trials: Sequence[TrialSpec]) -> list[TrialRecord] | Train:
         pending = tuple(spec for spec in step_trials if spec.trial_id not in done)
         if pending:
-            return Train(pending, len(step_trials))
+            return Train(pending, len(step_trials), tuple(members))
         for spec in step_trials:
             if done[spec.trial_id].spec.config != spec.config:
                 raise SearchError(
@@ -170,65 +205,127 @@ def next_action(
         )
     path = [kept]
     step = 0
-    while kept.spec.gflops < settings.target_gflops:
-        step += 1
-        if step > settings.max_steps:
-            note = (
-                f"max_steps={settings.max_steps} reached at {kept.spec.gflops:.4g} GFLOPs, "
-                f"below the target {settings.target_gflops:g}"
-            )
-            return Finished(kept, tuple(path), note)
-        candidates = _train_step(
-            _forward_candidates(space, settings, kept, step), settings, outcome_of
-        )
+    for index, target in enumerate(settings.target_gflops):
+        while kept.spec.gflops < target:
+            step += 1
+            if step > settings.max_steps:
+                short = settings.target_gflops[index:]
+                members.extend(_stopped_below(settings, kept, missed) for missed in short)
+                return _finished(path, members)
+            kept_or_train = _forward_step(space, settings, kept, step, target, outcome_of)
+            if isinstance(kept_or_train, Train):
+                return kept_or_train
+            kept = kept_or_train
+            path.append(kept)
+        member = _member(space, settings, path, index, outcome_of)
+        if isinstance(member, Train):
+            return member
+        members.append(member)
+    return _finished(path, members)
+
+
+def _forward_step(
+    space: SearchSpace,
+    settings: SearchSettings,
+    parent: TrialRecord,
+    step: int,
+    target: float,
+    outcome_of: Callable[[Sequence[TrialSpec]], list[TrialRecord] | Train],
+) -> TrialRecord | Train:
+    """The model step `step` keeps, or the candidates it still has to train. A replayed step
+    trains its candidates in full (no halving, no confirmation: no choice is made)."""
+    replayed = settings.replayed_axis(step)
+    if replayed is not None:
+        candidates = outcome_of(_replay_candidates(space, settings, parent, step, replayed))
         if isinstance(candidates, Train):
             return candidates
-        confirmed = _confirmed(candidates, settings, outcome_of)
-        if isinstance(confirmed, Train):
-            return confirmed
-        kept = _select(candidates, kept, settings, step, confirmed)
-        path.append(kept)
-    if kept.spec.gflops == settings.target_gflops:
-        return Finished(kept, tuple(path), "the last expansion met the target exactly")
-    return _contract(space, settings, path, outcome_of)
+        return _replayed(candidates, replayed)
+    candidates = _train_step(
+        _forward_candidates(space, settings, parent, step), settings, outcome_of
+    )
+    if isinstance(candidates, Train):
+        return candidates
+    confirmed = _confirmed(candidates, settings, outcome_of)
+    if isinstance(confirmed, Train):
+        return confirmed
+    return _select(candidates, parent, settings, step, target, confirmed)
+
+
+def _member(
+    space: SearchSpace,
+    settings: SearchSettings,
+    path: list[TrialRecord],
+    index: int,
+    outcome_of: Callable[[Sequence[TrialSpec]], list[TrialRecord] | Train],
+) -> Member | Train:
+    """The member of the `index`-th target, which the last model of `path` has reached."""
+    target = settings.target_gflops[index]
+    if path[-1].spec.gflops == target:
+        return Member(target, path[-1], "the last expansion met the target exactly")
+    return _contract(space, settings, path, index, outcome_of)
+
+
+def _stopped_below(settings: SearchSettings, kept: TrialRecord, target: float) -> Member:
+    """The member of a target the forward steps did not reach within `max_steps`."""
+    note = (
+        f"max_steps={settings.max_steps} reached at {kept.spec.gflops:.4g} GFLOPs, "
+        f"below the target {target:g}"
+    )
+    return Member(target, kept, note)
+
+
+def _finished(path: list[TrialRecord], members: list[Member]) -> Finished:
+    """The search's outcome: the largest target's member is the final model, and the path runs
+    to it (to its contraction, or to the model below the target kept when none fitted)."""
+    final = members[-1]
+    if final.record.spec.phase == "contract":
+        kept = (*path, final.record)
+    else:
+        ids = [record.trial_id for record in path]
+        kept = tuple(path[: ids.index(final.record.trial_id) + 1])
+    return Finished(final.record, kept, final.note, tuple(members))
 
 
 def _contract(
     space: SearchSpace,
     settings: SearchSettings,
     path: list[TrialRecord],
+    index: int,
     outcome_of: Callable[[Sequence[TrialSpec]], list[TrialRecord] | Train],
-) -> Train | Finished:
+) -> Member | Train:
+    """The `index`-th target's member: the overshooting last model of `path` contracted to the
+    target, or the model before it when no contraction fits or trains."""
+    target = settings.target_gflops[index]
     overshoot, fallback = path[-1], path[-2]
     axes = (overshoot.spec.axis,) if settings.contract == "last" else settings.axes
     step = overshoot.spec.step + 1
     candidates = [
         spec
         for axis in axes
-        if (spec := _contraction_candidate(space, settings, overshoot, fallback, axis, step))
+        if (spec := _contraction_candidate(space, settings, overshoot, fallback, axis, step, index))
         is not None
     ]
     if not candidates:
         note = f"no contraction of {', '.join(axes)} fits the target; kept the last model below it"
-        return Finished(fallback, tuple(path[:-1]), note)
+        return Member(target, fallback, note)
     results = _train_step(candidates, settings, outcome_of)
     if isinstance(results, Train):
         return results
     usable = [record for record in results if record.usable]
     if not usable:
         note = "every contracted model failed to train; kept the last model below the target"
-        return Finished(fallback, tuple(path[:-1]), note)
-    floor = settings.min_target_fraction * settings.target_gflops
+        return Member(target, fallback, note)
+    floor = settings.min_target_fraction * target
     near_target = [record for record in usable if record.spec.gflops >= floor]
     # All contracted models sit just under the target, so accuracy alone ranks them.
-    final = _best_accuracy(near_target or usable, settings.selection_margin)
-    note = f"contracted {final.spec.axis} to {final.spec.gflops:.4g} GFLOPs"
-    if final.spec.gflops < floor:
+    chosen = _best_accuracy(near_target or usable, settings.selection_margin)
+    note = f"contracted {chosen.spec.axis} to {chosen.spec.gflops:.4g} GFLOPs"
+    if chosen.spec.gflops < floor:
         note += (
             f"; rounding of {', '.join(axes)} allows no model between "
             f"{settings.min_target_fraction:.0%} of the target and the target"
         )
-    return Finished(final, (*path, final), note)
+    return Member(target, chosen, note)
 
 
 def _train_step(
@@ -310,11 +407,16 @@ def _confirmed(
 
 
 def _forward_candidates(
-    space: SearchSpace, settings: SearchSettings, parent: TrialRecord, step: int
+    space: SearchSpace,
+    settings: SearchSettings,
+    parent: TrialRecord,
+    step: int,
+    axes: Sequence[str] | None = None,
 ) -> list[TrialSpec]:
-    """One candidate per axis, one step out; an axis that no factor grows is skipped."""
+    """One candidate per axis (of `axes`, else the settings'), one step out; an axis that no
+    factor grows is skipped."""
     candidates = []
-    for axis in settings.axes:
+    for axis in settings.axes if axes is None else axes:
         config = expand(space, parent.spec.config, axis, settings.step_factor, settings.num_classes)
         if config is not None:
             trial_id = f"s{step:02d}-{axis}"
@@ -326,6 +428,29 @@ def _forward_candidates(
     return candidates
 
 
+def _replay_candidates(
+    space: SearchSpace, settings: SearchSettings, parent: TrialRecord, step: int, replayed: str
+) -> list[TrialSpec]:
+    """A replayed step's candidates: the replayed axis's, with `replay_others` every axis's."""
+    axes = [replayed]
+    if settings.replay_others:
+        axes = [*settings.axes, *([] if replayed in settings.axes else [replayed])]
+    candidates = _forward_candidates(space, settings, parent, step, axes)
+    if not any(spec.axis == replayed for spec in candidates):
+        raise SearchError(f"replay step {step}: {replayed} no longer changes the configuration")
+    return candidates
+
+
+def _replayed(candidates: Sequence[TrialRecord], replayed: str) -> TrialRecord:
+    """The replayed axis's candidate, whatever the others scored; the search cannot follow the
+    replay past it if it failed."""
+    (kept,) = [record for record in candidates if record.spec.axis == replayed]
+    if not kept.usable:
+        reason = f"the replayed candidate {kept.trial_id} failed ({kept.outcome.error})"
+        raise _cannot_go_on([kept], reason)
+    return kept
+
+
 def _contraction_candidate(
     space: SearchSpace,
     settings: SearchSettings,
@@ -333,16 +458,19 @@ def _contraction_candidate(
     below: TrialRecord,
     axis: str,
     step: int,
+    index: int,
 ) -> TrialSpec | None:
-    """The largest contraction of `overshoot` along `axis` within the target, if any fits; it
-    inherits (with `settings.inherit`) from `overshoot` or from `below`, the last model under the
-    target (`settings.contract_from`)."""
-    config = contract(
-        space, overshoot.spec.config, axis, settings.target_gflops, settings.num_classes
-    )
+    """The largest contraction of `overshoot` along `axis` within the `index`-th target, if any
+    fits; it inherits (with `settings.inherit`) from `overshoot` or from `below`, the last model
+    under the target (`settings.contract_from`). With several targets its id ends in `-t<k>`,
+    the target's rank (from 1): one step may pass several targets."""
+    target = settings.target_gflops[index]
+    config = contract(space, overshoot.spec.config, axis, target, settings.num_classes)
     if config is None:
         return None
     trial_id = f"s{step:02d}-contract-{axis}"
+    if len(settings.target_gflops) > 1:
+        trial_id += f"-t{index + 1}"
     spec = _spec(space, settings, trial_id, step, "contract", axis, overshoot, config)
     if settings.inherit and settings.contract_from == "below":
         return replace(spec, inherit_from=below.trial_id)
@@ -354,9 +482,11 @@ def _select(
     parent: TrialRecord,
     settings: SearchSettings,
     step: int,
+    target: float,
     means: Mapping[str, float] | None = None,
 ) -> TrialRecord:
-    """The kept candidate of a step; `means` replace the top-1 of confirmed candidates."""
+    """The kept candidate of a step towards `target`; `means` replace the top-1 of confirmed
+    candidates."""
     usable = [record for record in candidates if record.usable]
     if not usable:
         errors = "; ".join(f"{r.spec.axis}: {r.outcome.error}" for r in candidates)
@@ -369,10 +499,10 @@ def _select(
             else r
             for r in usable
         ]
-        chosen = _select(scored, parent, settings, step)
+        chosen = _select(scored, parent, settings, step, target)
         return originals[chosen.trial_id]
     if settings.selection == "best_accuracy":
-        return _best_accuracy(usable, settings.selection_margin, settings.target_gflops)
+        return _best_accuracy(usable, settings.selection_margin, target)
 
     def tradeoff(record: TrialRecord) -> float:
         added = max(record.spec.gflops - parent.spec.gflops, 1e-12)

@@ -1,11 +1,13 @@
 """What a search will cost before it starts: the plan of steps and trials, and its time.
 
 The estimate loads a batch of real training clips for two real candidates (the seed and one near
-half the target) and times training and evaluation steps on them at the trials' batch size, on
-the device trials will use; it fits seconds per clip (loading, training, evaluating) as linear
-functions of GFLOPs and projects the expected path: each step `step_factor` × the GFLOPs of the
-last (the coordinator sizes every candidate to that), one candidate per axis, plus the
-contraction trials. Starting workers and building models and datasets are left out.
+half the largest target) and times training and evaluation steps on them at the trials' batch
+size, on the device trials will use; it fits seconds per clip (loading, training, evaluating) as
+linear functions of GFLOPs and projects the expected path: the trials the settings decide (the
+seed, a replay and its contractions: `preview`) as they are, then each step `step_factor` × the
+GFLOPs of the last (the coordinator sizes every candidate to that), one candidate per axis, plus
+the contraction trials of each target. Starting workers and building models and datasets are
+left out.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from torch import nn
 from expansion.data import ClipDataset
 from expansion.search.complexity import config_complexity
 from expansion.search.coordinator import SearchSettings
+from expansion.search.preview import preview
+from expansion.search.records import TrialSpec
 from expansion.training import runtime
 from expansion.training.resources import Resources
 from expansion.training.schedule import Schedule
@@ -36,10 +40,10 @@ Linear = tuple[float, float]
 @dataclass(frozen=True)
 class StepPlan:
     step: int
-    label: str  # "seed", the step number, or "contr." for the contraction
-    gflops: float
+    label: str  # "seed", the step number, or "contr." for a contraction
+    gflops: float  # of the model the step keeps (a contraction: at most its target)
     trials: int
-    seconds: float
+    seconds: float  # NaN in a plan without the probe (`untimed`)
 
 
 @dataclass(frozen=True)
@@ -118,7 +122,7 @@ def probe_config(space: SearchSpace, settings: SearchSettings) -> Any:
     too large for the machine."""
     seed = config_complexity(space, space.seed, settings.num_classes).gflops
     reach = seed * _step_multiplier(space, settings) ** settings.max_steps
-    goal = min(settings.target_gflops, reach) / 2
+    goal = min(settings.largest_target, reach) / 2
     config = space.seed
     for index in range(settings.max_steps * len(settings.axes)):
         if config_complexity(space, config, settings.num_classes).gflops >= goal:
@@ -158,18 +162,72 @@ def estimate(
     train_clips = trial.epochs * len(dataset)
     load, train, evaluate = (_fit(probed, phase) for phase in zip(*seconds, strict=True))
     plan = Plan((), parallel, load, train, evaluate, train_clips, eval_clips)
-    steps = [StepPlan(0, "seed", probed[0], 1, plan.trial_seconds(probed[0]))]
-    gflops, multiplier = probed[0], _step_multiplier(space, search)
-    while gflops < search.target_gflops and len(steps) <= search.max_steps:
-        gflops *= multiplier
-        step_seconds = len(search.axes) * plan.trial_seconds(gflops)
-        steps.append(StepPlan(len(steps), str(len(steps)), gflops, len(search.axes), step_seconds))
-    if gflops > search.target_gflops:  # the search contracts only if it overshoots
-        contractions = 1 if search.contract == "last" else len(search.axes)
-        target_seconds = contractions * plan.trial_seconds(search.target_gflops)
-        target = search.target_gflops
-        steps.append(StepPlan(len(steps), "contr.", target, contractions, target_seconds))
-    return replace(plan, steps=tuple(steps))
+    return replace(plan, steps=project_steps(space, search, plan.trial_seconds))
+
+
+def untimed(
+    space: SearchSpace, search: SearchSettings, resources: Resources, sequential: bool = False
+) -> Plan:
+    """The expected steps and trials without the throughput probe: every time is NaN."""
+    device = runtime.pick_device(resources.gpus)
+    parallel = 1 if sequential else _parallel_trials(resources, device)
+    unknown = (math.nan, math.nan)
+    plan = Plan((), parallel, unknown, unknown, unknown, 0, 0)
+    return replace(plan, steps=project_steps(space, search, plan.trial_seconds))
+
+
+def project_steps(
+    space: SearchSpace, search: SearchSettings, trial_seconds: Callable[[float], float]
+) -> tuple[StepPlan, ...]:
+    """The expected steps: those the settings decide, as they will be trained (`preview`),
+    then steps of one candidate per axis, each `_step_multiplier` × the last, up to the largest
+    target, with the contraction of each target a step overshoots."""
+    known = preview(space, search)
+    steps = [_known_step(search, group, trial_seconds) for group in _steps_of(known.trials)]
+    if known.complete:
+        return tuple(steps)
+    last = next(step for step in reversed(steps) if step.label != "contr.")
+    step, gflops, multiplier = last.step, last.gflops, _step_multiplier(space, search)
+    axes = len(search.axes)
+    for target in search.target_gflops[len(known.members) :]:
+        while gflops < target and step < search.max_steps:
+            step, gflops = step + 1, gflops * multiplier
+            steps.append(StepPlan(step, str(step), gflops, axes, axes * trial_seconds(gflops)))
+        if gflops < target:  # max_steps end below it
+            break
+        if gflops > target:  # the search contracts only if it overshoots
+            contractions = 1 if search.contract == "last" else axes
+            seconds = contractions * trial_seconds(target)
+            steps.append(StepPlan(step + 1, "contr.", target, contractions, seconds))
+    return tuple(steps)
+
+
+def _steps_of(trials: Sequence[TrialSpec]) -> list[list[TrialSpec]]:
+    """`trials` in runs of the same step and phase."""
+    groups: list[list[TrialSpec]] = []
+    for spec in trials:
+        if groups and (groups[-1][0].step, groups[-1][0].phase) == (spec.step, spec.phase):
+            groups[-1].append(spec)
+        else:
+            groups.append([spec])
+    return groups
+
+
+def _known_step(
+    search: SearchSettings, trials: Sequence[TrialSpec], trial_seconds: Callable[[float], float]
+) -> StepPlan:
+    """The plan of one step the settings decide: its kept model's GFLOPs (the seed, the replayed
+    axis's candidate, the largest contraction) and its trials' time."""
+    first = trials[0]
+    seconds = sum(trial_seconds(spec.gflops) for spec in trials)
+    if first.phase == "contract":
+        gflops = max(spec.gflops for spec in trials)
+        return StepPlan(first.step, "contr.", gflops, len(trials), seconds)
+    if first.step == 0:
+        return StepPlan(0, "seed", first.gflops, 1, seconds)
+    replayed = search.replayed_axis(first.step)
+    kept = next(spec for spec in trials if spec.axis == replayed)
+    return StepPlan(first.step, str(first.step), kept.gflops, len(trials), seconds)
 
 
 def _fit(gflops: Sequence[float], seconds: Sequence[float]) -> Linear:

@@ -153,6 +153,17 @@ class TrialRecord:
         return cls(str(row["run_id"]), int(row["seed"]), spec, TrialOutcome(**values))
 
 
+@dataclass(frozen=True)
+class Member:
+    """The model a search derived for one of its targets: the kept model contracted to the
+    target, or the kept model itself (a step met the target exactly, no contraction fitted, or
+    the steps ran out below it), and `note`, which says which."""
+
+    target_gflops: float
+    record: TrialRecord
+    note: str
+
+
 def _plain(value: Any) -> Any:
     """numpy/pandas scalars as Python numbers, whole floats of integer fields kept as read."""
     return value.item() if hasattr(value, "item") else value

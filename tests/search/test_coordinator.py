@@ -75,7 +75,7 @@ def assert_largest_within(record: TrialRecord, overshoot: X3DConfig, target: flo
     assert max(g for g in grid if g <= target) <= record.spec.gflops <= target
 
 
-SETTINGS = SearchSettings(target_gflops=0.2, axes=ALL_AXES)
+SETTINGS = SearchSettings(target_gflops=(0.2,), axes=ALL_AXES)
 
 
 def test_forward_path_follows_the_best_candidate_each_step() -> None:
@@ -111,7 +111,7 @@ def forward_steps(records: list[TrialRecord]) -> dict[int, list[TrialRecord]]:
 def test_every_candidate_costs_about_step_factor_times_its_parent() -> None:
     # The paper's axis steps from X2D cost 1.75× (width × √2) to 2.2× (depth × 2.2); the
     # coordinator sizes each axis's factor to 2× instead, up to the axes' rounding.
-    final, records = run_search(replace(SETTINGS, target_gflops=0.6))
+    final, records = run_search(replace(SETTINGS, target_gflops=(0.6,)))
     by_id = {record.trial_id: record for record in records}
     steps = forward_steps(records)
     assert len(steps) == 5
@@ -127,7 +127,7 @@ def test_every_candidate_costs_about_step_factor_times_its_parent() -> None:
 
 def test_five_forward_steps_reach_the_x3d_xs_target() -> None:
     # Paper §4.1: X3D-XS (0.6 GFLOPs) after 5 steps from X2D (0.0207): 0.04, 0.08, 0.15, 0.3, 0.6.
-    settings = replace(SETTINGS, target_gflops=0.6)
+    settings = replace(SETTINGS, target_gflops=(0.6,))
     final, records = run_search(settings)
     forward = [r for r in final.path if r.spec.phase == "forward"]
     assert [r.spec.step for r in forward] == [0, 1, 2, 3, 4, 5]
@@ -150,7 +150,7 @@ def test_without_a_step_factor_the_paper_steps_land_on_x3d_xs() -> None:
     def accuracy(config: X3DConfig) -> float:
         return 0.1 * paper_configs.index(config) if config in paper_configs else 0.0
 
-    settings = replace(SETTINGS, step_factor=None, target_gflops=0.6)
+    settings = replace(SETTINGS, step_factor=None, target_gflops=(0.6,))
     validate(X3D_SPACE, settings)
     final, records = run_search(settings, accuracy)
     assert [r.spec.axis for r in final.path[:6]] == ["seed", *PAPER_PATH]
@@ -163,7 +163,7 @@ def test_without_a_step_factor_the_paper_steps_land_on_x3d_xs() -> None:
 
 
 def test_step_factor_three_gives_three_times_the_gflops_per_step() -> None:
-    settings = replace(SETTINGS, step_factor=3.0, target_gflops=0.5)
+    settings = replace(SETTINGS, step_factor=3.0, target_gflops=(0.5,))
     final, records = run_search(settings)
     by_id = {record.trial_id: record for record in records}
     steps = forward_steps(records)
@@ -178,8 +178,8 @@ def test_step_factor_three_gives_three_times_the_gflops_per_step() -> None:
 def test_forward_stops_at_the_first_model_over_the_target() -> None:
     final, records = run_search(SETTINGS)
     forward = [r for r in final.path if r.spec.phase == "forward"]
-    assert forward[-1].spec.gflops > SETTINGS.target_gflops
-    assert all(r.spec.gflops < SETTINGS.target_gflops for r in forward[:-1])
+    assert forward[-1].spec.gflops > SETTINGS.largest_target
+    assert all(r.spec.gflops < SETTINGS.largest_target for r in forward[:-1])
     assert max(r.spec.step for r in records) == forward[-1].spec.step + 1  # one contraction step
 
 
@@ -189,9 +189,9 @@ def test_contract_last_shrinks_the_last_axis_to_the_largest_model_within_target(
     contracted = [r for r in records if r.spec.phase == "contract"]
     assert [r.spec.axis for r in contracted] == [overshoot.spec.axis] == ["temporal"]
     assert final.final is final.path[-1] is contracted[0]
-    assert_largest_within(final.final, overshoot.spec.config, SETTINGS.target_gflops)
+    assert_largest_within(final.final, overshoot.spec.config, SETTINGS.largest_target)
     assert final.final.spec.config.frames < overshoot.spec.config.frames
-    if final.final.spec.gflops < 0.85 * SETTINGS.target_gflops:
+    if final.final.spec.gflops < 0.85 * SETTINGS.largest_target:
         assert "rounding of temporal allows no model" in final.note
 
 
@@ -299,8 +299,8 @@ def test_contract_all_trains_every_axis_and_keeps_the_best() -> None:
     assert {r.spec.axis for r in contracted} == set(ALL_AXES)
     for record in contracted:
         assert record.spec.parent == overshoot.trial_id
-        assert_largest_within(record, overshoot.spec.config, settings.target_gflops)
-    eligible = [r for r in contracted if r.spec.gflops >= 0.85 * settings.target_gflops]
+        assert_largest_within(record, overshoot.spec.config, settings.largest_target)
+    eligible = [r for r in contracted if r.spec.gflops >= 0.85 * settings.largest_target]
     assert final.final.outcome.top1 == max(r.outcome.top1 for r in eligible)
 
 
@@ -334,7 +334,7 @@ def test_failed_candidates_are_skipped_and_the_search_goes_on() -> None:
     assert statuses["s01-spatial"] == statuses["s02-depth"] == "failed"
     assert final.path[1].spec.axis == "depth"  # the next best at step 1
     assert final.path[2].spec.axis == "spatial"  # depth failed at step 2
-    assert final.final.spec.gflops <= SETTINGS.target_gflops
+    assert final.final.spec.gflops <= SETTINGS.largest_target
 
 
 def test_a_step_where_everything_fails_stops_with_a_clear_error() -> None:
@@ -350,7 +350,7 @@ def test_best_tradeoff_prefers_accuracy_per_added_gflop() -> None:
         width = 0.085 * math.log2(config.width_factor / 2) / math.log2(math.sqrt(2))
         return 0.2 + bottleneck + width
 
-    settings = replace(SETTINGS, max_steps=1, target_gflops=1.0)
+    settings = replace(SETTINGS, max_steps=1, target_gflops=(1.0,))
     accurate, _ = run_search(settings, accuracy)
     assert accurate.path[1].spec.axis == "bottleneck"
     thrifty, records = run_search(replace(settings, selection="best_tradeoff"), accuracy)
@@ -369,7 +369,7 @@ def test_a_selection_margin_keeps_the_cheapest_of_the_nearly_best() -> None:
     def accuracy(config: X3DConfig) -> float:
         return 0.5 + 0.004 * (config.crop > 112) + 0.006 * (config.depth_factor > 1)
 
-    settings = replace(SETTINGS, max_steps=1, target_gflops=1.0)
+    settings = replace(SETTINGS, max_steps=1, target_gflops=(1.0,))
     strict, records = run_search(settings, accuracy)
     step1 = {r.spec.axis: r.spec for r in records if r.spec.step == 1}
     assert strict.path[1].spec.axis == "depth"
@@ -385,12 +385,12 @@ def test_a_tie_at_the_last_step_keeps_a_candidate_that_reaches_the_target() -> N
     def flat(config: X3DConfig) -> float:
         return 0.9
 
-    settings = replace(SETTINGS, selection_margin=0.01, target_gflops=1.0, max_steps=1)
+    settings = replace(SETTINGS, selection_margin=0.01, target_gflops=(1.0,), max_steps=1)
     _, records = run_search(settings, flat)
     step1 = sorted((r.spec for r in records if r.spec.step == 1), key=lambda spec: spec.gflops)
     # A target between the cheapest and the dearest candidate: the cheapest stays below it.
     target = (step1[0].gflops + step1[-1].gflops) / 2
-    final, records = run_search(replace(settings, target_gflops=target, max_steps=3), flat)
+    final, records = run_search(replace(settings, target_gflops=(target,), max_steps=3), flat)
     reaching = [spec for spec in step1 if spec.gflops >= target]
     assert final.path[1].trial_id == reaching[0].trial_id != step1[0].trial_id
     assert not [r for r in records if r.spec.phase == "forward" and r.spec.step > 1]
@@ -398,7 +398,7 @@ def test_a_tie_at_the_last_step_keeps_a_candidate_that_reaches_the_target() -> N
 
 
 def test_restricted_axes_and_step_factor() -> None:
-    settings = replace(SETTINGS, axes=("spatial", "depth"), step_factor=4.0, target_gflops=0.5)
+    settings = replace(SETTINGS, axes=("spatial", "depth"), step_factor=4.0, target_gflops=(0.5,))
     final, records = run_search(settings)
     assert {r.spec.axis for r in records if r.spec.phase == "forward"} <= {
         "seed",
@@ -466,8 +466,8 @@ def test_the_first_call_trains_the_seed() -> None:
     ("settings", "message"),
     [
         (replace(SETTINGS, axes=("spatial", "colour")), "unknown axis colour"),
-        (replace(SETTINGS, target_gflops=0.0), "target_gflops must be positive"),
-        (replace(SETTINGS, target_gflops=0.01), "not above the seed's 0.02066 GFLOPs"),
+        (replace(SETTINGS, target_gflops=(0.0,)), "target_gflops must be positive"),
+        (replace(SETTINGS, target_gflops=(0.01,)), "not above the seed's 0.02066 GFLOPs"),
         (replace(SETTINGS, axes=()), "no axes"),
         (replace(SETTINGS, step_factor=1.0), "step_factor must be above 1 or null, got 1.0"),
         (replace(SETTINGS, step_factor=math.nan), "step_factor must be above 1 or null"),

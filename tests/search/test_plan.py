@@ -18,7 +18,7 @@ from search_spaces.base import InputView
 from search_spaces.x3d import AXES, X3D_SPACE
 
 SMOKE, RESOURCES = trial_settings(yaml.safe_load((CONF / "trial" / "smoke.yaml").read_text()))
-SETTINGS = SearchSettings(target_gflops=0.05, axes=tuple(AXES), num_classes=12)
+SETTINGS = SearchSettings(target_gflops=(0.05,), axes=tuple(AXES), num_classes=12)
 
 
 def synthetic_train(view: InputView) -> ClipDataset:
@@ -53,7 +53,7 @@ def test_plan_without_reaching_the_target_has_no_contraction() -> None:
 def test_plan_to_x3d_xs_takes_five_steps_of_step_factor() -> None:
     # Every candidate costs ≈ step_factor × its parent, so from the seed's 0.0199 GFLOPs
     # (12 classes) five steps of 2× reach 0.64 > 0.6: the paper's five steps to X3D-XS.
-    settings = replace(SETTINGS, target_gflops=0.6)
+    settings = replace(SETTINGS, target_gflops=(0.6,))
     plan = estimate(
         X3D_SPACE, settings, SMOKE, RESOURCES, synthetic_train, val_videos=12, sequential=True
     )
@@ -68,14 +68,14 @@ def test_plan_to_x3d_xs_takes_five_steps_of_step_factor() -> None:
 
 
 def test_a_target_under_twice_the_seed_probes_the_seed_alone() -> None:
-    settings = replace(SETTINGS, target_gflops=0.03)  # the seed: 0.0199 GFLOPs
+    settings = replace(SETTINGS, target_gflops=(0.03,))  # the seed: 0.0199 GFLOPs
     plan = estimate(X3D_SPACE, settings, SMOKE, RESOURCES, synthetic_train, val_videos=12)
     assert [step.label for step in plan.steps] == ["seed", "1", "contr."]
     assert plan.train_seconds[1] == 0.0 and plan.seconds > 0
 
 
 def test_a_target_far_beyond_max_steps_probes_a_model_the_steps_reach() -> None:
-    far = replace(SETTINGS, target_gflops=1e6, max_steps=4)
+    far = replace(SETTINGS, target_gflops=(1e6,), max_steps=4)
     probed = config_complexity(X3D_SPACE, probe_config(X3D_SPACE, far), 12).gflops
     assert probed <= 0.0199 * 2**4  # about half of what 4 steps of 2× reach, not of 1e6
     plan = estimate(X3D_SPACE, far, SMOKE, RESOURCES, synthetic_train, val_videos=12)
