@@ -70,7 +70,10 @@ def step_leads(path: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
     correct = dict(zip(trials["trial_id"], trials["correct"], strict=True))
     columns: dict[str, list[object]] = {name: [] for name in LEAD_COLUMNS}
     for row in path.itertuples(index=False):
-        others = finished[(finished["step"] == row.step) & (finished["trial_id"] != row.trial_id)]
+        # A search to several targets contracts one target's model at the step number of the
+        # next forward step: only trials of the same phase compete.
+        same_step = (finished["step"] == row.step) & (finished["phase"] == row.phase)
+        others = finished[same_step & (finished["trial_id"] != row.trial_id)]
         if others.empty:
             for name, empty in zip(LEAD_COLUMNS, ("", *[math.nan] * 4), strict=True):
                 columns[name].append(empty)

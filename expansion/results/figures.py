@@ -3,6 +3,9 @@ measured on the trials' device (`frontier_latency.png`), and the kept path per s
 like the paper's Fig. 2). Several runs overlay, one colour each (on the latency figure, each
 labelled with the device it was measured on).
 
+A search to several targets marks each target's member (a diamond, labelled with its target) on
+the frontier and on the path.
+
 Figures are `matplotlib.figure.Figure` objects drawn by the Agg canvas, never pyplot, so no state
 is shared between figures or with a caller's own plots.
 """
@@ -77,6 +80,7 @@ def plot_frontier(runs: Sequence[RunTable], out: Path, cost: Cost = GFLOPS) -> N
     for rank, run in enumerate(runs):
         _draw_trials(axes, run, _colour(rank), cost.column)
         _draw_kept_path(axes, run, rank, cost.column)
+        _draw_members(axes, run, rank, cost.column, "top1")
     if cost == GFLOPS:
         _draw_targets(axes, runs, vertical=True)
     _log_axis(axes.xaxis)
@@ -91,6 +95,7 @@ def plot_frontier(runs: Sequence[RunTable], out: Path, cost: Cost = GFLOPS) -> N
         Line2D([], [], marker="o", mfc="white", color=NEUTRAL, label="kept (forward)"),
         Line2D([], [], marker="v", mfc="white", color=NEUTRAL, label="kept (contraction)"),
         Line2D([], [], ls="", marker="*", ms=12, mec="black", color=NEUTRAL, label="final"),
+        *_member_style(runs),
     ]
     _legend(figure, runs, style, cost)
     _save(figure, out)
@@ -130,6 +135,8 @@ def plot_path(runs: Sequence[RunTable], out: Path) -> None:
             axes.plot(steps, values, color=_colour(rank), lw=1.5, zorder=2)
             for row, step, value in zip(rows, steps, values, strict=True):
                 _kept_point(axes, run, row, (step, value), rank)
+        _draw_members(cost_axes, run, rank, "step", "gflops")
+        _draw_members(accuracy_axes, run, rank, "step", "top1", labelled=False)
     if all(run.path.empty for run in runs):
         cost_axes.text(
             0.5,
@@ -152,6 +159,7 @@ def plot_path(runs: Sequence[RunTable], out: Path) -> None:
     style = [
         Line2D([], [], marker="o", mfc="white", color=NEUTRAL, label="forward expansion"),
         Line2D([], [], marker="v", mfc="white", color=NEUTRAL, label="contraction"),
+        *_member_style(runs),
     ]
     _legend(figure, runs, style)
     _save(figure, out)
@@ -265,10 +273,54 @@ def _kept_point(
     )
 
 
+def _draw_members(
+    axes: Axes, run: RunTable, rank: int, x: str, y: str, labelled: bool = True
+) -> None:
+    """Each target's member as a diamond at (`x`, `y`) of its row (top-1 in %; a column the
+    members table lacks comes from the trials table), labelled with its target and, if it is
+    one, the preset it is."""
+    if run.members.empty:
+        return
+    members = run.members
+    if x not in members:
+        members = members.merge(run.trials[["trial_id", x]], on="trial_id", how="left")
+    for row in members.to_dict("records"):
+        point = (row[x], 100 * row[y] if y == "top1" else row[y])
+        if any(pd.isna(value) for value in point):
+            continue
+        axes.plot(*point, ls="", marker="D", ms=8, mfc=_colour(rank), mec="black", zorder=5)
+        if labelled:
+            preset = _preset(run, row)
+            axes.annotate(
+                f"{row['target_gflops']:.3g}" + (f" = {preset}" if preset else ""),
+                point,
+                xytext=(6, -4),
+                textcoords="offset points",
+                ha="left",
+                va="top",
+                fontsize=7.5,
+                color=_colour(rank),
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7},
+            )
+
+
+def _member_style(runs: Sequence[RunTable]) -> list[Line2D]:
+    """The legend entry of members, where a run has them."""
+    if all(run.members.empty for run in runs):
+        return []
+    label = "member (labelled: its target)"
+    return [Line2D([], [], ls="", marker="D", ms=7, mec="black", color=NEUTRAL, label=label)]
+
+
+def _preset(run: RunTable, row: Mapping[str, Any]) -> str | None:
+    """The name of the space's preset whose configuration the row's is, if any."""
+    config = run.space.from_dict({name: row[name] for name in run.space.to_dict(run.space.seed)})
+    return next((name for name, known in run.space.presets.items() if known == config), None)
+
+
 def _point_label(run: RunTable, row: Mapping[str, Any]) -> str:
     """The axis taken at a step; a model that is one of the space's presets is named too."""
-    config = run.space.from_dict({name: row[name] for name in run.space.to_dict(run.space.seed)})
-    preset = next((name for name, known in run.space.presets.items() if known == config), None)
+    preset = _preset(run, row)
     if row["axis"] == SEED_AXIS:
         return preset or "seed"
     return f"{row['axis']} ({preset})" if preset else str(row["axis"])
@@ -297,7 +349,7 @@ def _final_cost(run: RunTable, column: str) -> float | None:
 
 def _draw_targets(axes: Axes, runs: Sequence[RunTable], vertical: bool) -> None:
     """One dashed line per distinct target, named where the paths rarely are."""
-    for target in sorted({run.target_gflops for run in runs} - {None}):
+    for target in sorted({target for run in runs for target in run.targets}):
         text = f"target {target:g} GFLOPs"
         if vertical:
             axes.axvline(target, ls="--", lw=1, color=NEUTRAL, zorder=1)

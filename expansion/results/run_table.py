@@ -13,6 +13,7 @@ from expansion.config_values import read_yaml_mapping
 from expansion.errors import UserError
 from expansion.results.store import (
     FINAL_YAML,
+    MEMBERS_CSV,
     PATH_CSV,
     TRIALS_CSV,
     TRIALS_PARQUET,
@@ -35,7 +36,8 @@ def space_name(value: Any) -> str:
 class RunTable:
     """What the figures show of one run directory.
 
-    `path` is empty and `final` None for a run that has not finished (or was killed).
+    `path` and `members` are empty and `final` None for a run that has not finished (or was
+    killed); `members` is empty too for a search to one target.
     """
 
     name: str
@@ -43,11 +45,20 @@ class RunTable:
     trials: pd.DataFrame
     path: pd.DataFrame
     final: Mapping[str, Any] | None
+    members: pd.DataFrame
 
     @property
     def target_gflops(self) -> float | None:
+        """The final model's target (the largest, for a search to several)."""
         target = (self.final or {}).get("target_gflops")
         return None if target is None else float(target)
+
+    @property
+    def targets(self) -> tuple[float, ...]:
+        """Every target of the search, rising (none for a run that has not finished)."""
+        if not self.members.empty:
+            return tuple(float(target) for target in self.members["target_gflops"])
+        return () if self.target_gflops is None else (self.target_gflops,)
 
 
 def load_run(run_dir: Path) -> RunTable:
@@ -64,7 +75,11 @@ def load_run(run_dir: Path) -> RunTable:
     final = read_yaml_mapping(run_dir / FINAL_YAML)
     settings = read_yaml_mapping(run_dir / SETTINGS_YAML) or {}
     space = get_space(space_name(settings.get("space") or (final or {}).get("space")))
-    path_file = run_dir / PATH_CSV
-    path = read_csv(path_file, space) if path_file.exists() else pd.DataFrame()
+    path, members = (_optional_csv(run_dir / name, space) for name in (PATH_CSV, MEMBERS_CSV))
     trials = ResultsStore(run_dir, space).table()
-    return RunTable(run_dir.resolve().name, space, trials, path, final)
+    return RunTable(run_dir.resolve().name, space, trials, path, final, members)
+
+
+def _optional_csv(path: Path, space: SearchSpace) -> pd.DataFrame:
+    """A table `ResultsStore` wrote, or an empty one if it is not there."""
+    return read_csv(path, space) if path.exists() else pd.DataFrame()

@@ -1,4 +1,5 @@
-"""A run directory's results: the trials table, the kept path and the final architecture.
+"""A run directory's results: the trials table, the kept path, the final architecture and, for
+a search to several targets, each target's member.
 
 Every finished trial is appended to `trials.parquet` and `trials.csv` (the same rows; CSV for
 eyes and spreadsheets). Each file is replaced atomically: the new table is written to a hidden
@@ -11,7 +12,7 @@ than the CSV and wins. The CSV is read only when the Parquet file is missing or 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from expansion.errors import UserError
 from expansion.results.architecture import save_architecture
 from expansion.results.atomic import write_atomically
 from expansion.results.evidence import LEAD_COLUMNS, step_leads
-from expansion.search.records import SEED_AXIS, TrialOutcome, TrialRecord, TrialSpec
+from expansion.search.records import SEED_AXIS, Member, TrialOutcome, TrialRecord, TrialSpec
 from search_spaces import SearchSpace
 
 TRIALS_PARQUET = "trials.parquet"
@@ -30,9 +31,12 @@ TRIALS_CSV = "trials.csv"
 PATH_CSV = "path.csv"
 FINAL_YAML = "final.yaml"
 RETIRED_TRIALS_CSV = "retired_trials.csv"
+MEMBERS_CSV = "members.csv"
 
 # path.csv: the kept model of each step, then its configuration's fields.
 PATH_COLUMNS = ("step", "trial_id", "phase", "axis", "gflops", "params_m", "top1", "top5")
+# members.csv: one row per target, then the member's configuration's fields.
+MEMBER_COLUMNS = ("member", "target_gflops", *PATH_COLUMNS, "note", "file")
 
 _PARQUET_ERRORS = (OSError, ValueError, pyarrow.ArrowException)
 
@@ -152,9 +156,37 @@ class ResultsStore:
         `note` says what the reader should know about the choice, e.g. that the axes' rounding
         allows no model within 85 % of the target.
         """
+        self._write_architecture(FINAL_YAML, record, note, settings)
+
+    def write_members(self, members: Sequence[Member], settings: Mapping[str, Any]) -> None:
+        """`member_<k>.yaml` per target (k from 1, by rising target), architecture files like
+        `final.yaml`, and `members.csv`, a row for each."""
+        config_fields = list(self.space.to_dict(self.space.seed))
+        rows = []
+        for rank, member in enumerate(members, start=1):
+            name = member_file(rank)
+            extra = {**settings, "target_gflops": member.target_gflops}
+            self._write_architecture(name, member.record, member.note, extra, member=rank)
+            row = member.record.to_row(self.space)
+            info = {"member": rank, "target_gflops": member.target_gflops}
+            rows.append({**row, **info, "note": member.note, "file": name})
+        table = pd.DataFrame(rows, columns=[*MEMBER_COLUMNS, *config_fields])
+        write_atomically(self.run_dir / MEMBERS_CSV, lambda path: table.to_csv(path, index=False))
+
+    def _write_architecture(
+        self,
+        name: str,
+        record: TrialRecord,
+        note: str,
+        settings: Mapping[str, Any],
+        member: int | None = None,
+    ) -> None:
+        """An architecture file `name` for `record`, with its complexity, accuracy, `note`, the
+        target (`settings["target_gflops"]`), and the data and `member` rank where given."""
         spec, outcome = record.spec, record.outcome
         target = settings.get("target_gflops")
-        details = {
+        details: dict[str, Any] = {} if member is None else {"member": member}
+        details |= {
             "trial_id": spec.trial_id,
             "gflops": float(spec.gflops),
             "params_m": float(spec.params_m),
@@ -167,9 +199,14 @@ class ResultsStore:
             details["data"] = str(settings["data"])
         self.run_dir.mkdir(parents=True, exist_ok=True)
         write_atomically(
-            self.run_dir / FINAL_YAML,
+            self.run_dir / name,
             lambda path: save_architecture(path, self.space, spec.config, details),
         )
+
+
+def member_file(rank: int) -> str:
+    """The architecture file of a search's `rank`-th member (from 1, by rising target)."""
+    return f"member_{rank}.yaml"
 
 
 def table_columns(space: SearchSpace) -> list[str]:

@@ -18,13 +18,15 @@ from expansion.config_values import absolute_path, as_bool, as_float, as_int, op
 from expansion.data import DataConfig
 from expansion.data.config import data_identity
 from expansion.errors import ConfigError
+from expansion.results.architecture import find_preset
 from expansion.results.run_table import space_name
+from expansion.search.complexity import gflops_of
 from expansion.search.coordinator import ContractFrom, Fidelity, SearchSettings
 from expansion.search.dispatch import DISPATCHERS, DispatcherName
 from expansion.training.resources import Resources, trial_settings
 from expansion.training.trial import TrialJob
 from expansion.training.trial_weights import WEIGHTS_DIR
-from search_spaces import get_space
+from search_spaces import SearchSpace, get_space
 
 
 @dataclass(frozen=True)
@@ -44,8 +46,9 @@ class RunSettings:
 def run_settings(config: Mapping[str, Any], run_dir: Path) -> RunSettings:
     """Typed settings from the composed configuration; bad values raise a one-line ConfigError."""
     data = DataConfig.from_mapping(config["data"])
+    space = get_space(space_name(config.get("space")))
     search = SearchSettings(
-        target_gflops=_targets(config.get("target_gflops")),
+        target_gflops=_targets(config.get("target_gflops"), space, data.num_classes),
         axes=_names(config["axes"]),
         selection=config["selection"],
         contract=config["contract"],
@@ -71,7 +74,7 @@ def run_settings(config: Mapping[str, Any], run_dir: Path) -> RunSettings:
     schedule, resources = trial_settings(config["trial"])
     keeps_weights = search.inherit or search.fidelity == "halving"
     job = TrialJob(
-        space=get_space(space_name(config.get("space"))),
+        space=space,
         data=data,
         seed=as_int(config["seed"], "seed"),
         schedule=schedule,
@@ -99,13 +102,29 @@ def run_settings(config: Mapping[str, Any], run_dir: Path) -> RunSettings:
     )
 
 
-def _targets(value: Any) -> tuple[float, ...]:
-    """`target_gflops`: one number, or a list of them (sorted: the search passes them in
-    increasing order; a repeat is refused by `coordinator.validate`)."""
+def _targets(value: Any, space: SearchSpace, num_classes: int) -> tuple[float, ...]:
+    """`target_gflops`: one target or a list of them, sorted (the search passes them in
+    increasing order; a repeat is refused by `coordinator.validate`). A target is a number of
+    GFLOPs or the name of one of the space's presets: its GFLOPs with this data's classifier,
+    exactly, so that a path that builds the preset meets its target (X3D-XS costs 0.60526
+    GFLOPs with 400 classes, 0.60447 with 16)."""
     if value is None:
         raise ConfigError("target_gflops is required, e.g. target_gflops=6")
     values = value if isinstance(value, list | tuple) else [value]
-    return tuple(sorted(as_float(target, "target_gflops") for target in values))
+    return tuple(sorted(_target(target, space, num_classes) for target in values))
+
+
+def _target(value: Any, space: SearchSpace, num_classes: int) -> float:
+    preset = find_preset(space, value) if isinstance(value, str) else None
+    if preset is not None:
+        return gflops_of(space, preset, num_classes)
+    try:
+        return as_float(value, "target_gflops")
+    except ConfigError:
+        presets = ", ".join(space.presets)
+        raise ConfigError(
+            f"target_gflops: expected a number or a preset ({presets}), got {value!r}"
+        ) from None
 
 
 def _names(value: Any) -> tuple[str, ...]:

@@ -1,5 +1,6 @@
 """What a search prints: its plan, one line per finished trial under a progress bar, and the
-summary at the end (computed from the trial records)."""
+summary at the end (computed from the trial records); a dry run prints the plan and what the
+settings decide (`format_preview`)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,12 @@ from typing import TextIO
 
 from tqdm import tqdm
 
+from expansion.search.complexity import config_complexity
 from expansion.search.coordinator import Finished, SearchSettings
 from expansion.search.plan import Plan
-from expansion.search.records import TrialOutcome, TrialRecord, TrialSpec
+from expansion.search.preview import Preview
+from expansion.search.records import Member, TrialOutcome, TrialRecord, TrialSpec
+from search_spaces import SearchSpace
 
 
 def format_plan(plan: Plan, search: SearchSettings, device: str) -> str:
@@ -112,6 +116,71 @@ def format_summary(
         f"{len(trained)} trials in {format_seconds(seconds)}; "
         f"time outside training ≈ {outside:.0%}",
     ]
+    if len(result.members) > 1:
+        lines.append("members, one per target:")
+        lines += [f"  {_member_line(member)}" for member in result.members]
     if bad_videos:
         lines.append(f"{len(bad_videos)} unreadable videos, replaced: {', '.join(bad_videos)}")
     return "\n".join(lines)
+
+
+def _member_line(member: Member) -> str:
+    spec, top1 = member.record.spec, member.record.outcome.top1
+    return (
+        f"target {member.target_gflops:.4g}: {spec.trial_id} ({spec.axis}), "
+        f"{spec.gflops:.4g} GFLOPs, top-1 {100 * top1:.1f}% — {member.note}"
+    )
+
+
+def format_preview(space: SearchSpace, search: SearchSettings, preview: Preview) -> str:
+    """A dry run's trials and members: every trial the settings decide, then each member's
+    configuration with the preset of the space nearest to it in GFLOPs beside it."""
+    lines = ["Trials the settings decide (a dry run trains none of them):"]
+    lines.append(f"{'trial':<28}{'step':>5}  {'axis':<12}{'GFLOPs':>10}{'params M':>10}")
+    for spec in preview.trials:
+        lines.append(
+            f"{spec.trial_id:<28}{spec.step:>5}  {spec.axis:<12}{spec.gflops:>10.4g}"
+            f"{spec.params_m:>10.4g}"
+        )
+    if not preview.complete:
+        lines.append(
+            "then each step keeps the candidate that trains best: what follows and the members "
+            "of the later targets depend on training"
+        )
+    if preview.members:
+        lines += ["", *_member_table(space, search.num_classes, preview.members)]
+    return "\n".join(lines)
+
+
+def _member_table(space: SearchSpace, num_classes: int, members: Sequence[Member]) -> list[str]:
+    """Each member's row (target, trial, GFLOPs, params, configuration) over its nearest
+    preset's, the relative GFLOPs difference, and the member's note."""
+    presets = {
+        name: (config, config_complexity(space, config, num_classes))
+        for name, config in space.presets.items()
+    }
+    names = list(space.to_dict(space.seed))
+    widths = [max(len(name), 6) + 2 for name in names]
+
+    def row(first: str, second: str, gflops: float, params: float, config: object) -> str:
+        values = space.to_dict(config)
+        cells = "".join(f"{values[name]:>{w}g}" for name, w in zip(names, widths, strict=True))
+        return f"{first:<11}{second:<28}{gflops:>10.4g}{params:>10.4g}{cells}"
+
+    header = "".join(f"{name:>{w}}" for name, w in zip(names, widths, strict=True))
+    lines = [
+        "Members, each over the preset nearest in GFLOPs:",
+        f"{'target':<11}{'model':<28}{'GFLOPs':>10}{'params M':>10}{header}",
+    ]
+    for member in members:
+        spec = member.record.spec
+        name = min(presets, key=lambda n: abs(math.log(presets[n][1].gflops / spec.gflops)))
+        config, complexity = presets[name]
+        target = f"{member.target_gflops:.4g}"
+        preset = f"preset {name} ({spec.gflops / complexity.gflops - 1:+.1%})"
+        lines += [
+            row(target, spec.trial_id, spec.gflops, spec.params_m, spec.config),
+            row("", preset, complexity.gflops, complexity.params_m, config),
+            f"{'':<11}{member.note}",
+        ]
+    return lines

@@ -6,6 +6,7 @@ next one is looked at, so `resume=RUN_DIR` continues a killed search where it st
 process at a time drives a run folder. SIGINT and SIGTERM stop the running trials and record
 nothing for them. A resume trains again the trials that failed for reasons outside them
 (a crash, unreadable data, a lost worker), and with `retry_failed=true` also those that diverged.
+`dry_run(config)` prints the plan and what the settings decide, and trains nothing.
 """
 
 from __future__ import annotations
@@ -18,17 +19,18 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
+from expansion.config_values import as_bool
 from expansion.data import ClipDataset, UnreadableVideoWarning
 from expansion.data.build import collection
 from expansion.data.config import as_recorded
 from expansion.data.errors import too_many_unreadable
-from expansion.errors import Interrupted, signals_as_interrupts, stop_requested
+from expansion.errors import ConfigError, Interrupted, signals_as_interrupts, stop_requested
 from expansion.results.figures import draw_figures
 from expansion.results.run_folder import RunLock, open_run_folder
 from expansion.results.run_table import SETTINGS_YAML, load_run
 from expansion.results.store import RETIRED_TRIALS_CSV, TRIALS_CSV, TRIALS_PARQUET, ResultsStore
 from expansion.search.config import RunSettings, run_settings, this_machine_cpus
-from expansion.search.console import Progress, format_plan, format_summary
+from expansion.search.console import Progress, format_plan, format_preview, format_summary
 from expansion.search.coordinator import Finished, next_action, validate
 from expansion.search.dispatch import (
     Dispatcher,
@@ -37,7 +39,8 @@ from expansion.search.dispatch import (
     failed,
     open_dispatcher,
 )
-from expansion.search.plan import estimate
+from expansion.search.plan import Plan, estimate, untimed
+from expansion.search.preview import Preview, preview
 from expansion.search.records import TrialOutcome, TrialRecord, TrialSpec
 from expansion.training import runtime
 from expansion.training.trial import TrialJob, run_trial
@@ -123,24 +126,8 @@ def search(
     records = _records_to_keep(store, settings, stream)
     resumed_with = len(records)
     bad_videos = _BadVideos(settings, stream, records, unreadable)
-
-    def train_data(view: InputView) -> ClipDataset:
-        return job.data.dataset("train", view, "train", seed=job.seed)
-
-    # Building both datasets checks roots, list files and labels before any trial starts: the
-    # validation set here, the training set in the plan's probe, which loads clips from it.
-    val_videos = len(job.data.dataset("val", space.input_view(space.seed), "val", seed=job.seed))
-    plan = estimate(
-        space,
-        settings.search,
-        job.schedule,
-        job.resources,
-        train_data,
-        val_videos,
-        sequential=settings.dispatcher == "inline",
-    )
-    device = runtime.device_name(runtime.pick_device(job.resources.gpus))
-    print(format_plan(plan, settings.search, device), file=stream)
+    plan, val_videos = _estimate(settings)
+    print(format_plan(plan, settings.search, _device(settings)), file=stream)
     print(f"data: {settings.data_name}, {val_videos} validation videos", file=stream)
     if records:
         print(f"resuming {settings.run_dir}: {len(records)} trials already done", file=stream)
@@ -168,10 +155,13 @@ def search(
     finally:
         progress.close()
     store.write_path(list(action.path))
-    if job.weights_dir is not None:  # the path's models stay: trained starting points
-        keep_only(job.weights_dir, {record.trial_id for record in action.path})
-    extra = {"target_gflops": settings.search.target_gflops, "data": settings.data_name}
+    if job.weights_dir is not None:  # the path's models and members stay: starting points
+        kept = [*action.path, *(member.record for member in action.members)]
+        keep_only(job.weights_dir, {record.trial_id for record in kept})
+    extra = {"target_gflops": settings.search.largest_target, "data": settings.data_name}
     store.write_final(action.final, action.note, extra)
+    if len(action.members) > 1:
+        store.write_members(action.members, extra)
     draw_figures([load_run(settings.run_dir)], settings.run_dir)
     # CPUs (or GPU slots) the trials could use at once.
     capacity = plan.parallel * (job.resources.gpus or job.resources.cpus)
@@ -179,6 +169,52 @@ def search(
     summary = format_summary(action, records[resumed_with:], elapsed, capacity, bad_videos.names)
     print(summary, file=stream)
     return action
+
+
+def dry_run(config: Mapping[str, Any], stream: TextIO = sys.stdout) -> Preview:
+    """`dry_run=true`: print the plan, and the trials and members the settings decide (a
+    replay's), without training, starting Ray or writing anything. The plan's times need the
+    throughput probe, which trains a few batches of the seed and of a model near half the
+    largest target: only with `dry_run_estimate=true` (minutes on a CPU for tens of GFLOPs)."""
+    if config.get("resume"):
+        raise ConfigError("dry_run=true previews a new search; it does not take resume=")
+    settings = run_settings(config, Path(config.get("run_dir") or "."))
+    space, search = settings.job.space, settings.search
+    validate(space, search)
+    if as_bool(config.get("dry_run_estimate", False), "dry_run_estimate"):
+        plan, _ = _estimate(settings)
+    else:
+        sequential = settings.dispatcher == "inline"
+        plan = untimed(space, search, settings.job.resources, sequential)
+    print(format_plan(plan, search, _device(settings)), file=stream)
+    shown = preview(space, search)
+    print(format_preview(space, search, shown), file=stream)
+    return shown
+
+
+def _estimate(settings: RunSettings) -> tuple[Plan, int]:
+    """The plan with its time estimate, and the number of validation videos.
+
+    Building both datasets checks roots, list files and labels before any trial starts: the
+    validation set here, the training set in the plan's probe, which loads clips from it.
+    """
+    job = settings.job
+    space = job.space
+
+    def train_data(view: InputView) -> ClipDataset:
+        return job.data.dataset("train", view, "train", seed=job.seed)
+
+    val_videos = len(job.data.dataset("val", space.input_view(space.seed), "val", seed=job.seed))
+    sequential = settings.dispatcher == "inline"
+    plan = estimate(
+        space, settings.search, job.schedule, job.resources, train_data, val_videos, sequential
+    )
+    return plan, val_videos
+
+
+def _device(settings: RunSettings) -> str:
+    """The device trials run on, named."""
+    return runtime.device_name(runtime.pick_device(settings.job.resources.gpus))
 
 
 def _step_job(settings: RunSettings, step_size: int) -> TrialJob:

@@ -53,7 +53,7 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     [
         (["trial=smok"], "trial"),
         (["target_gflop=1"], "target_gflop"),
-        (["target_gflops=abc"], "target_gflops: expected a number, got 'abc'"),
+        (["target_gflops=abc"], "target_gflops: expected a number or a preset (X2D, XS"),
         (["target_gflops=inf"], "target_gflops must be positive and finite, got inf"),
         ([*SMALL, "trial.cpus=64"], "trial.cpus=64 but this machine has"),
         ([*SMALL, "data.num_train=abc"], "data.num_train: expected a whole number, got 'abc'"),

@@ -484,3 +484,146 @@ def test_the_first_call_trains_the_seed() -> None:
 def test_bad_settings_are_rejected(settings: SearchSettings, message: str) -> None:
     with pytest.raises(SearchError, match=message):
         validate(X3D_SPACE, settings)
+
+
+def test_several_targets_share_one_forward_path_and_each_gets_a_contraction() -> None:
+    single, _ = run_search(SETTINGS)
+    several = replace(SETTINGS, target_gflops=(0.05, 0.2))
+    final, records = run_search(several)
+    # The forward path is the one a search to the largest target takes: contracting for 0.05
+    # does not change where the path goes on from.
+    assert [r.spec.config for r in final.path] == [r.spec.config for r in single.path]
+    first, last = final.members
+    assert (first.target_gflops, last.target_gflops) == (0.05, 0.2)
+    assert last.record is final.final and final.note == last.note
+    assert final.final.spec.config == single.final.spec.config
+    # The 0.05 member contracts the first step at or over 0.05, along its axis, to the largest
+    # model within 0.05; its id names the target's rank.
+    overshoot = next(r for r in final.path if r.spec.gflops >= 0.05)
+    assert overshoot.spec.gflops > 0.05 and first.record.spec.parent == overshoot.trial_id
+    step = overshoot.spec.step + 1
+    assert first.record.trial_id == f"s{step:02d}-contract-{overshoot.spec.axis}-t1"
+    assert_largest_within(first.record, overshoot.spec.config, 0.05)
+    assert final.final.trial_id.endswith("-t2")
+    # It was trained before the next forward step, which goes on from the uncontracted model.
+    ids = [r.trial_id for r in records]
+    next_step = [r for r in records if r.spec.step == step and r.spec.phase == "forward"]
+    assert ids.index(first.record.trial_id) < ids.index(next_step[0].trial_id)
+    assert {r.spec.parent for r in next_step} == {overshoot.trial_id}
+    assert len(set(ids)) == len(ids)
+
+
+def test_a_single_target_has_one_member_and_the_ids_it_always_had() -> None:
+    final, records = run_search(SETTINGS)
+    (member,) = final.members
+    assert member.target_gflops == 0.2 and member.record is final.final
+    assert member.note == final.note
+    contracted = [r.trial_id for r in records if r.spec.phase == "contract"]
+    assert contracted == [final.final.trial_id] == ["s05-contract-temporal"]
+
+
+def test_a_step_that_passes_two_targets_is_contracted_to_each() -> None:
+    final, records = run_search(replace(SETTINGS, target_gflops=(0.05, 0.06), max_steps=2))
+    overshoot = final.path[-2]
+    assert overshoot.spec.gflops > 0.06 and final.path[-3].spec.gflops < 0.05
+    contracted = [r for r in records if r.spec.phase == "contract"]
+    axis = overshoot.spec.axis
+    assert [r.trial_id for r in contracted] == [
+        f"s03-contract-{axis}-t1",
+        f"s03-contract-{axis}-t2",
+    ]
+    for member, record in zip(final.members, contracted, strict=True):
+        assert member.record is record
+        assert_largest_within(record, overshoot.spec.config, member.target_gflops)
+
+
+def test_targets_beyond_max_steps_get_the_last_model_with_a_note() -> None:
+    final, _ = run_search(replace(SETTINGS, target_gflops=(0.05, 5.0), max_steps=3))
+    reached, missed = final.members
+    assert reached.record.spec.phase == "contract" and reached.record.spec.gflops <= 0.05
+    assert missed.record is final.final is final.path[-1] and final.path[-1].spec.step == 3
+    assert (
+        missed.note
+        == f"max_steps=3 reached at {final.final.spec.gflops:.4g} GFLOPs, below the target 5"
+    )
+
+
+PRESET_GFLOPS = {name: gflops(config) for name, config in PRESETS.items()}
+REPLAY = replace(
+    SETTINGS, replay=PAPER_PATH, step_factor=None, target_gflops=(PRESET_GFLOPS["XS"],)
+)
+
+
+def test_a_replay_trains_one_candidate_per_step_and_keeps_it() -> None:
+    # saturating_accuracy would keep spatial first; the replay keeps its own axes.
+    final, records = run_search(REPLAY)
+    assert [r.trial_id for r in records] == [
+        "s00-seed",
+        *(f"s0{k}-{a}" for k, a in enumerate(PAPER_PATH, 1)),
+    ]
+    assert [r.spec.axis for r in final.path] == ["seed", *PAPER_PATH]
+    assert final.final.spec.config == PRESETS["XS"]
+    assert final.note == "the last expansion met the target exactly"
+
+
+def test_replay_others_trains_every_axis_but_keeps_the_replayed_one() -> None:
+    final, records = run_search(replace(REPLAY, replay_others=True))
+    for step, candidates in forward_steps(records).items():
+        assert [r.spec.axis for r in candidates] == list(ALL_AXES)
+        best = max(candidates, key=lambda r: r.outcome.top1)
+        assert final.path[step].spec.axis == PAPER_PATH[step - 1]
+        if step == 1:
+            assert best.spec.axis == "spatial" != PAPER_PATH[0]  # trained, better, not kept
+    assert final.final.spec.config == PRESETS["XS"]
+
+
+def test_after_the_replay_the_search_chooses_again() -> None:
+    final, records = run_search(replace(SETTINGS, replay=("depth",), max_steps=2))
+    steps = forward_steps(records)
+    assert [r.spec.axis for r in steps[1]] == ["depth"]
+    assert [r.spec.axis for r in steps[2]] == list(ALL_AXES)
+    assert final.path[1].spec.axis == "depth" and final.path[2].spec.axis == "spatial"
+
+
+@pytest.mark.parametrize("stop_after", [2, 13, 14, 21])  # mid-step, around contractions
+def test_a_search_to_several_targets_resumes_to_the_same_members(stop_after: int) -> None:
+    several = replace(SETTINGS, target_gflops=(0.05, 0.1, 0.2))
+    uninterrupted, expected = run_search(several)
+    stopped, partial = run_search(several, stop_after=stop_after)
+    assert stopped is None and len(partial) == stop_after
+    final, records = run_search(several, records=partial)
+    assert [r.trial_id for r in records] == [r.trial_id for r in expected]
+    assert final == uninterrupted
+    assert [m.record.trial_id for m in final.members] == [
+        "s03-contract-depth-t1",
+        "s04-contract-temporal-t2",
+        "s05-contract-temporal-t3",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (
+            replace(SETTINGS, target_gflops=(0.1, 0.1)),
+            r"must rise without repeats, got \[0.1, 0.1\]",
+        ),
+        (replace(SETTINGS, target_gflops=(0.3, 0.1)), "must rise without repeats"),
+        (replace(SETTINGS, target_gflops=()), "target_gflops is empty"),
+        (
+            replace(SETTINGS, target_gflops=(0.01, 0.1)),
+            "target_gflops=0.01 is not above the seed's",
+        ),
+        (
+            replace(SETTINGS, replay=("depth", "colour")),
+            "unknown axis colour in replay; known axes",
+        ),
+        (
+            replace(SETTINGS, replay=("depth",) * 3, max_steps=2),
+            "replay has 3 steps but max_steps=2",
+        ),
+    ],
+)
+def test_bad_targets_and_replays_are_rejected(settings: SearchSettings, message: str) -> None:
+    with pytest.raises(SearchError, match=message):
+        validate(X3D_SPACE, settings)
