@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import math
 import os
 import re
@@ -21,13 +22,15 @@ from hydra_configs import SMALL_SEARCH, compose_config
 
 from expansion.describe import main as describe
 from expansion.errors import ConfigError, UserError
+from expansion.search.complexity import measure_config
 from expansion.search.config import run_settings
 from expansion.search.coordinator import TrialCrash
 from expansion.search.dispatch import cpus_per_trial
-from expansion.search.driver import run_search
+from expansion.search.driver import dry_run, run_search
 from expansion.search.records import TrialOutcome, TrialSpec
 from expansion.training.resources import Resources
 from expansion.training.trial import TrialJob, run_trial
+from search_spaces.x3d import PRESETS, X3D_SPACE
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = SMALL_SEARCH
@@ -324,3 +327,103 @@ def test_a_bug_exits_1_with_its_traceback_and_a_user_error_2_with_one_line(
     assert len(pd.read_parquet(tmp_path / "0.05" / "trials.parquet")) == 1
     assert user.returncode == 2
     assert user.stderr.count("\n") == 1 and "is not above the seed's" in user.stderr
+
+
+# Two targets on SMALL's blinks (6 classes), spatial replayed twice: 0.03 is passed at step 1 and
+# 0.05 at step 2, each contracted; 5 trials, each on one thread (two threads on a busy 2-core
+# machine run many times slower).
+TWO_TARGETS = ["dispatcher=inline", "target_gflops=[0.05,0.03]", "replay=[spatial,spatial]"]
+TWO_TARGETS += ["data.num_train=12", "machine_cpus=1"]
+
+
+def test_a_search_to_several_targets_writes_its_members_and_resumes_after_a_kill(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    console = io.StringIO()
+    reference = tmp_path / "reference"
+    run_search(settings(*SMALL, *TWO_TARGETS), reference, stream=console)
+    trials = check_run_dir(reference)
+    assert list(trials["trial_id"]) == [
+        "s00-seed",
+        "s01-spatial",
+        "s02-contract-spatial-t1",
+        "s02-spatial",
+        "s03-contract-spatial-t2",
+    ]
+    expected = pd.read_csv(reference / "members.csv")
+    assert list(expected["target_gflops"]) == [0.03, 0.05]  # sorted
+    assert list(expected["file"]) == ["member_1.yaml", "member_2.yaml"]
+    assert list(expected["trial_id"]) == ["s02-contract-spatial-t1", "s03-contract-spatial-t2"]
+    assert (expected["gflops"] <= expected["target_gflops"]).all()
+    for row in expected.to_dict("records"):
+        assert f"target {row['target_gflops']:.4g}: {row['trial_id']}" in console.getvalue()
+        member = yaml.safe_load((reference / row["file"]).read_text())
+        assert (member["trial_id"], member["target_gflops"]) == (
+            row["trial_id"],
+            row["target_gflops"],
+        )
+        assert describe(["--config", str(reference / row["file"]), "--json"]) == 0
+        described = json.loads(capsys.readouterr().out)
+        assert (described["frames"], described["crop"]) == (row["frames"], row["crop"])
+    final = yaml.safe_load((reference / "final.yaml").read_text())
+    assert (final["trial_id"], final["target_gflops"]) == (expected["trial_id"][1], 0.05)
+
+    run_dir = tmp_path / "killed"
+    command = [sys.executable, "-m", "expansion.run", *SMALL, *TWO_TARGETS, f"run_dir={run_dir}"]
+    child = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        while not _rows(run_dir) >= 3 and child.poll() is None:  # the first contraction is in
+            time.sleep(0.1)
+    finally:
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+    assert 3 <= _rows(run_dir) < 5, "the search was not killed part-way"
+    assert not (run_dir / "members.csv").exists()
+    run_search({"resume": str(run_dir)}, tmp_path, stream=io.StringIO())
+    pd.testing.assert_frame_equal(pd.read_csv(run_dir / "members.csv"), expected)
+    for name in ("member_1.yaml", "member_2.yaml"):
+        assert (run_dir / name).read_text() == (reference / name).read_text()
+    for name in ("frontier.png", "path.png"):
+        assert (run_dir / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+PAPER_GFLOPS = {"XS": 0.605, "S": 1.963, "M": 4.732, "L": 18.37, "XL": 35.84}  # Tables 3, 4
+
+
+def test_a_dry_run_of_the_paper_path_derives_the_x3d_family(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    config = settings("experiment=x3d_paper_path", "dry_run=true", f"run_dir={run_dir}")
+    stream = io.StringIO()
+    shown = dry_run(config, stream)
+    assert shown.complete and not run_dir.exists()
+    # One trial per step (the seed, 11 steps) and the contractions to S and L.
+    assert len(shown.trials) == 14
+    classes = run_settings(config, run_dir).search.num_classes  # the built-in data's 16
+    for member, (name, paper) in zip(shown.members, PAPER_GFLOPS.items(), strict=True):
+        preset = measure_config(X3D_SPACE, PRESETS[name], classes).gflops
+        assert member.target_gflops == preset, name
+        assert abs(member.record.spec.gflops / paper - 1) < 0.05, (name, member)
+        assert abs(member.record.spec.gflops / preset - 1) < 0.05, (name, member)
+    assert shown.members[0].record.spec.config == PRESETS["XS"]
+    # printed as a table, each member over the nearest preset
+    text = stream.getvalue()
+    for name, member in zip(PAPER_GFLOPS, shown.members, strict=True):
+        assert re.search(
+            rf"\n\S+ +{member.record.trial_id} +{member.record.spec.gflops:.4g} ", text
+        )
+        assert re.search(rf"\n +preset {name} \([+-]\d\.\d%\) ", text), name
+    assert "about 14 trials" in text
+
+
+def test_a_dry_run_from_the_command_line_prints_the_plan_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    run_dir = tmp_path / "run"
+    command = [sys.executable, "-m", "expansion.run", *SMALL, "dry_run=true"]
+    command += ["dry_run_estimate=true", f"run_dir={run_dir}"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"about 8 trials, \d+m\d\ds \(estimate\)", done.stdout)
+    assert "s00-seed" in done.stdout and not run_dir.exists()
+    with pytest.raises(ConfigError, match="does not take resume="):
+        dry_run(settings(*SMALL, "dry_run=true", f"resume={tmp_path}"), io.StringIO())
