@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import pytest
@@ -12,7 +13,7 @@ from expansion.data import ClipDataset, SyntheticSpec, build_dataset
 from expansion.search.complexity import config_complexity
 from expansion.search.console import format_plan
 from expansion.search.coordinator import SearchSettings
-from expansion.search.plan import _step_multiplier, estimate, probe_config
+from expansion.search.plan import _step_multiplier, estimate, probe_config, untimed
 from expansion.training.resources import trial_settings
 from search_spaces.base import InputView
 from search_spaces.x3d import AXES, X3D_SPACE
@@ -81,3 +82,23 @@ def test_a_target_far_beyond_max_steps_probes_a_model_the_steps_reach() -> None:
     plan = estimate(X3D_SPACE, far, SMOKE, RESOURCES, synthetic_train, val_videos=12)
     assert [step.label for step in plan.steps] == ["seed", "1", "2", "3", "4"]
     assert "short of the target: the search stops there" in format_plan(plan, far, "cpu")
+
+
+def test_a_plan_to_several_targets_contracts_for_each_and_a_replay_trains_one_a_step() -> None:
+    # 0.0199 GFLOPs, then 2× per step: step 1 passes 0.03, step 2 passes 0.05.
+    several = replace(SETTINGS, target_gflops=(0.03, 0.05))
+    plan = untimed(X3D_SPACE, several, RESOURCES, sequential=True)
+    assert [step.label for step in plan.steps] == ["seed", "1", "contr.", "2", "contr."]
+    assert [step.trials for step in plan.steps] == [1, 6, 1, 6, 1]
+    assert math.isnan(plan.seconds)
+    text = format_plan(plan, several, "cpu")
+    assert "Search to 0.03, 0.05 GFLOPs" in text
+    assert "about 15 trials" in text and "estimate" not in text  # no probe, no time
+    # A replayed first step trains its one candidate (spatial: crop 112 → 160, 2.0×); the
+    # second step is the search's own again.
+    replayed = replace(several, replay=("spatial",))
+    plan = untimed(X3D_SPACE, replayed, RESOURCES, sequential=True)
+    assert [step.label for step in plan.steps] == ["seed", "1", "contr.", "2", "contr."]
+    assert [step.trials for step in plan.steps] == [1, 1, 1, 6, 1]
+    assert 1.9 < plan.steps[1].gflops / plan.steps[0].gflops < 2.1
+    assert plan.steps[2].gflops <= 0.03
