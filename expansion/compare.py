@@ -103,10 +103,13 @@ def report(runs: Sequence[RunTable]) -> str:
     lines += ["", _markdown(comparison_table(runs, noise)), ""]
     for run in runs:
         trials = run.trials[run.trials["status"] == "ok"]
-        lines.append(
+        line = (
             f"{run.name}: {len(run.trials)} trials, {format_seconds(float(trials['wall_s'].sum()))}"
             " of trial time in all"
         )
+        if trials["cpu_s"].notna().all():  # runs recorded before cpu_s existed lack it
+            line += f", {format_seconds(float(trials['cpu_s'].sum()))} of CPU time"
+        lines.append(line)
     return "\n".join(lines)
 
 

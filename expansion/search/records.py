@@ -71,6 +71,9 @@ class TrialOutcome:
     top1_low: float = float("nan")
     top1_high: float = float("nan")
     correct: str = ""
+    # CPU seconds of the trial's process, all its threads: the core-seconds it cost, which
+    # other work on the machine does not inflate the way it does `wall_s`
+    cpu_s: float = float("nan")
 
 
 @dataclass(frozen=True)

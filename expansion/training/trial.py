@@ -69,7 +69,7 @@ def run_trial(spec: TrialSpec, job: TrialJob, report: Report | None = None) -> T
     settings, threads = job.schedule.for_device(device.type), job.resources.cpus
     if spec.inherit_from:
         settings = settings.for_inheriting()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     # Unreadable videos come back in the outcome (`bad_videos`), so no warning repeats them.
     seed = job.seed + spec.seed_offset  # a confirmation trains the candidate with other seeds
     with runtime.seeded_run(seed, threads, device), warnings.catch_warnings():
@@ -105,6 +105,7 @@ def run_trial(spec: TrialSpec, job: TrialJob, report: Report | None = None) -> T
                 "epochs": trained,
                 "epoch_top1": tuple(history),
                 "wall_s": time.perf_counter() - start,
+                "cpu_s": time.process_time() - cpu_start,
                 "clips_per_s": train_clips / train_seconds if train_seconds else float("nan"),
                 "peak_memory_mb": runtime.peak_memory_mb(device),
                 "device": device_name,

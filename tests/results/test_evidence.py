@@ -23,10 +23,15 @@ STEP_ONE = {axis: AXES[axis].expand(SEED) for axis in ("frame_rate", "spatial", 
 
 
 def write_run(
-    folder: Path, seed: int, top1: dict[str, float], kept: str, order: tuple[str, ...] = ()
+    folder: Path,
+    seed: int,
+    top1: dict[str, float],
+    kept: str,
+    order: tuple[str, ...] = (),
+    cpu_s: float = math.nan,
 ) -> None:
     """A finished two-step run: the seed, three step-1 candidates with `top1` (recorded in
-    `order`, by default STEP_ONE's), `kept` kept."""
+    `order`, by default STEP_ONE's, each with `cpu_s`), `kept` kept."""
     store = ResultsStore(folder, X3D_SPACE)
     records = [make_record(SEED, step=0, trial_id="000", top1=0.1, run_id=folder.name)]
     for axis in order or STEP_ONE:
@@ -34,6 +39,7 @@ def write_run(
         record = make_record(config, step=1, axis=axis, parent="000", top1=top1[axis])
         records.append(replace(record, run_id=folder.name, seed=seed))
     records[0] = replace(records[0], seed=seed)
+    records = [replace(r, outcome=replace(r.outcome, cpu_s=cpu_s)) for r in records]
     for record in records:
         store.append(record)
     store.write_path([records[0], next(r for r in records if r.spec.axis == kept)])
@@ -83,13 +89,16 @@ def test_compare_prints_and_writes_each_step_against_the_noise(
 ) -> None:
     first = {"frame_rate": 0.6, "spatial": 0.25, "depth": 0.3}
     second = {"frame_rate": 0.58, "spatial": 0.27, "depth": 0.32}
-    write_run(tmp_path / "s0", 0, first, "frame_rate")
-    write_run(tmp_path / "s1", 1, second, "frame_rate")
+    write_run(tmp_path / "s0", 0, first, "frame_rate", cpu_s=30.0)
+    write_run(tmp_path / "s1", 1, second, "frame_rate")  # recorded before cpu_s existed
     out = tmp_path / "comparison.md"
     assert compare.main([str(tmp_path / "s0"), str(tmp_path / "s1"), "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert out.read_text() == text
     assert "4 candidates trained with two seeds" in text
+    # 4 trials of 12.5 s; CPU time only where every trial recorded it (4 × 30 s)
+    assert "s0: 4 trials, 0m50s of trial time in all, 2m00s of CPU time" in text
+    assert text.endswith("s1: 4 trials, 0m50s of trial time in all\n")
     rows = [line for line in text.splitlines() if line.startswith("| 1 |")]
     # leads of 30 and 26 points beat the noise (95th percentile 2 points); GFLOPs 0.0207 × 2
     # frames (make_record's estimate), 3 trials of 12.5 s = 0.6 minutes

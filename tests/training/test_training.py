@@ -207,6 +207,8 @@ def test_smoke_trial_end_to_end() -> None:
     assert 0 <= outcome.top1 <= outcome.top5 <= 1 and math.isfinite(outcome.loss)
     assert outcome.epochs == 2 and len(outcome.epoch_top1) == 2
     assert outcome.clips_per_s > 0 and outcome.wall_s > 0 and outcome.peak_memory_mb > 0
+    # its core-seconds: no more than its threads (and a spare for PyAV's) can fill
+    assert 0 < outcome.cpu_s <= outcome.wall_s * (outcome.threads + 1)
     assert outcome.device.startswith("cpu")
     # which validation videos it got right, and top-1's bootstrap interval over them
     assert len(outcome.correct) == 6 and outcome.correct.count("1") / 6 == outcome.top1
