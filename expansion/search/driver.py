@@ -19,6 +19,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
+import torch
+
 from expansion.config_values import as_bool
 from expansion.data import ClipDataset, UnreadableVideoWarning
 from expansion.data.build import collection
@@ -186,7 +188,7 @@ def dry_run(config: Mapping[str, Any], stream: TextIO = sys.stdout) -> Preview:
     else:
         sequential = settings.dispatcher == "inline"
         plan = untimed(space, search, settings.job.resources, sequential)
-    print(format_plan(plan, search, _device(settings)), file=stream)
+    print(format_plan(plan, search, _planned_device(settings)), file=stream)
     shown = preview(space, search)
     print(format_preview(space, search, shown), file=stream)
     return shown
@@ -215,6 +217,15 @@ def _estimate(settings: RunSettings) -> tuple[Plan, int]:
 def _device(settings: RunSettings) -> str:
     """The device trials run on, named."""
     return runtime.device_name(runtime.pick_device(settings.job.resources.gpus))
+
+
+def _planned_device(settings: RunSettings) -> str:
+    """`_device`, except that a plan may be for GPU trials on a machine without one (a
+    cluster's search previewed on a laptop)."""
+    gpus = runtime.resolve_gpus(settings.job.resources.gpus)
+    if gpus > 0 and not torch.cuda.is_available():
+        return f"{gpus:g} GPU per trial (none on this machine)"
+    return _device(settings)
 
 
 def _step_job(settings: RunSettings, step_size: int) -> TrialJob:

@@ -168,9 +168,14 @@ def estimate(
 def untimed(
     space: SearchSpace, search: SearchSettings, resources: Resources, sequential: bool = False
 ) -> Plan:
-    """The expected steps and trials without the throughput probe: every time is NaN."""
-    device = runtime.pick_device(resources.gpus)
-    parallel = 1 if sequential else _parallel_trials(resources, device)
+    """The expected steps and trials without the throughput probe: every time is NaN. GPU
+    trials may be planned on a machine without a GPU (for a cluster): at a time per GPU."""
+    gpus = runtime.resolve_gpus(resources.gpus)
+    if gpus > 0 and not torch.cuda.is_available():
+        parallel = max(1, math.floor(1 / gpus))
+    else:
+        parallel = _parallel_trials(resources, runtime.pick_device(resources.gpus))
+    parallel = 1 if sequential else parallel
     unknown = (math.nan, math.nan)
     plan = Plan((), parallel, unknown, unknown, unknown, 0, 0)
     return replace(plan, steps=project_steps(space, search, plan.trial_seconds))

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+import torch
 import yaml
 from hydra_configs import SMALL_SEARCH, compose_config
 
@@ -413,6 +414,21 @@ def test_a_dry_run_of_the_paper_path_derives_the_x3d_family(tmp_path: Path) -> N
         )
         assert re.search(rf"\n +preset {name} \([+-]\d\.\d%\) ", text), name
     assert "about 14 trials" in text
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="plans GPU trials on a machine without")
+def test_the_kinetics_derivation_is_planned_on_a_machine_without_its_gpus(tmp_path: Path) -> None:
+    lists = tmp_path / "list.csv"
+    lists.write_text("a.mp4 0\n")
+    data = [f"data.root={tmp_path}", f"data.train_list={lists}", f"data.val_list={lists}"]
+    config = settings("experiment=x3d_family_kinetics", "dry_run=true", *data)
+    assert (config["data"]["name"], config["trial"]["epochs"]) == ("kinetics", 150)
+    stream = io.StringIO()
+    dry_run(config, stream)
+    text = stream.getvalue()
+    assert "1 trial(s) at a time on 1 GPU per trial (none on this machine)" in text
+    # 11 forward steps of six candidates from X2D past XL's 35.8 GFLOPs, a contraction per preset
+    assert "about 72 trials" in text and text.count("contr.") == 5
 
 
 def test_a_dry_run_from_the_command_line_prints_the_plan_and_writes_nothing(
