@@ -119,7 +119,7 @@ def test_resume_after_sigkill_continues_exactly(
     assert "has finished training" in again.getvalue()
 
 
-@pytest.mark.xdist_group("ray")
+@pytest.mark.slow
 def test_two_ray_train_workers(arch: Path, tmp_path: Path) -> None:
     import ray
 

@@ -95,7 +95,7 @@ def test_crashed_and_diverged_trials_are_recorded_and_the_search_goes_on(tmp_pat
     assert [record.spec.axis for record in result.path][:2] == ["seed", "spatial"]
 
 
-@pytest.mark.xdist_group("ray")
+@pytest.mark.slow  # Ray's own path; test_interrupts' Ctrl-C test runs a Ray step in every CI run
 def test_search_through_ray_records_results_and_failures(tmp_path: Path) -> None:
     import ray
 
@@ -133,7 +133,11 @@ def _raylets() -> set[str]:
 INHERIT = ["inherit=true", "trial.epochs=2", "+trial.inherited_epochs=1"]
 
 
-@pytest.mark.parametrize("inherit", [[], INHERIT], ids=["from scratch", "inherit"])
+@pytest.mark.parametrize(
+    "inherit",
+    [pytest.param([], marks=pytest.mark.slow), INHERIT],  # the inheriting search covers both
+    ids=["from scratch", "inherit"],
+)
 def test_killed_search_resumes_without_repeating_trials(tmp_path: Path, inherit: list[str]) -> None:
     reference = search(tmp_path / "reference", "dispatcher=inline", *inherit)
     run_dir = tmp_path / "killed"
@@ -209,7 +213,6 @@ def test_bad_settings_fail_before_any_trial(
     assert not (tmp_path / "trials.csv").exists()
 
 
-@pytest.mark.xdist_group("ray")
 @pytest.mark.skipif(bool(_raylets()), reason="a Ray instance runs here: `auto` would join it")
 def test_joining_a_cluster_that_is_not_there_is_a_one_line_error(tmp_path: Path) -> None:
     config = settings(*SMALL, "dispatcher=ray", "ray.address=auto")
@@ -265,6 +268,7 @@ def test_a_run_records_its_dataset_and_a_resume_checks_it(tmp_path: Path) -> Non
     assert "data: blinks-v1, 12 validation videos" in console.getvalue()
 
 
+@pytest.mark.slow  # the coordinator's halving tests cover promotion and resume quickly
 def test_a_halving_search_records_every_rung_and_continues_the_promoted(tmp_path: Path) -> None:
     result = search(tmp_path, "dispatcher=inline", "fidelity=halving", "trial.epochs=4")
     trials = check_run_dir(tmp_path)

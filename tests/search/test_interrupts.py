@@ -95,7 +95,7 @@ def assert_same_outcome(trials: pd.DataFrame, reference: pd.DataFrame, run_dir: 
 
 @pytest.mark.parametrize(
     ("sign", "recorded", "code"),
-    [(signal.SIGINT, 2, 130), (signal.SIGTERM, 5, 143)],
+    [(signal.SIGINT, 2, 130), pytest.param(signal.SIGTERM, 5, 143, marks=pytest.mark.slow)],
     ids=["sigint-step-1", "sigterm-step-2"],
 )
 def test_an_interrupted_inline_search_resumes_to_the_same_outcome(
@@ -122,7 +122,6 @@ def test_inline_search_stopped_at_every_moment_resumes_alike(
     assert_same_outcome(resume(tmp_path), reference, tmp_path)
 
 
-@pytest.mark.xdist_group("ray")
 def test_ctrl_c_during_a_ray_step_records_nothing_and_resumes_alike(
     tmp_path: Path, reference: pd.DataFrame
 ) -> None:
@@ -242,7 +241,6 @@ def killed_once(spec: TrialSpec, job: TrialJob, report: Any = None) -> TrialOutc
     return run_trial(spec, job, report)
 
 
-@pytest.mark.xdist_group("ray")
 @pytest.mark.slow
 def test_a_trial_whose_ray_worker_was_killed_is_trained_again_on_resume(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
