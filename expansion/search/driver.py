@@ -19,8 +19,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
-import torch
-
 from expansion.config_values import as_bool
 from expansion.data import ClipDataset, UnreadableVideoWarning
 from expansion.data.build import collection
@@ -222,9 +220,9 @@ def _device(settings: RunSettings) -> str:
 def _planned_device(settings: RunSettings) -> str:
     """`_device`, except that a plan may be for GPU trials on a machine without one (a
     cluster's search previewed on a laptop)."""
-    gpus = runtime.resolve_gpus(settings.job.resources.gpus)
-    if gpus > 0 and not torch.cuda.is_available():
-        return f"{gpus:g} GPU per trial (none on this machine)"
+    gpus = settings.job.resources.gpus
+    if runtime.gpus_elsewhere(gpus):
+        return f"{runtime.resolve_gpus(gpus):g} GPU per trial (none on this machine)"
     return _device(settings)
 
 

@@ -170,9 +170,8 @@ def untimed(
 ) -> Plan:
     """The expected steps and trials without the throughput probe: every time is NaN. GPU
     trials may be planned on a machine without a GPU (for a cluster): at a time per GPU."""
-    gpus = runtime.resolve_gpus(resources.gpus)
-    if gpus > 0 and not torch.cuda.is_available():
-        parallel = max(1, math.floor(1 / gpus))
+    if runtime.gpus_elsewhere(resources.gpus):
+        parallel = max(1, math.floor(1 / runtime.resolve_gpus(resources.gpus)))
     else:
         parallel = _parallel_trials(resources, runtime.pick_device(resources.gpus))
     parallel = 1 if sequential else parallel

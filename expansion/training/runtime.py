@@ -27,6 +27,12 @@ def resolve_gpus(gpus: float | None) -> float:
     return gpus
 
 
+def gpus_elsewhere(gpus: float | None) -> bool:
+    """Whether GPU trials are asked for on a machine without CUDA: a plan made here for trials
+    that run elsewhere (a cluster's)."""
+    return resolve_gpus(gpus) > 0 and not torch.cuda.is_available()
+
+
 def pick_device(gpus: float | None) -> torch.device:
     """CUDA when a share of a GPU is asked for (None: when CUDA is visible), else the CPU."""
     gpus = resolve_gpus(gpus)
