@@ -146,7 +146,7 @@ class HardwareTable:
         return {"value": peak, "fastest": math.nan, "slowest": math.nan, "repeats": TRAIN_STEPS}
 
     def _load(self, path: Path) -> None:
-        table = pd.read_csv(path, float_precision="round_trip")
+        table = pd.read_csv(path)
         config_fields = list(self.space.to_dict(self.space.seed))
         for row in table.to_dict("records"):
             row = {name: _plain(value) for name, value in row.items()}
