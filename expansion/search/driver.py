@@ -192,12 +192,12 @@ def _hardware_table(settings: RunSettings, run_dir: Path | None) -> HardwareTabl
     """The figures of hardware targets: measured on the trials' device with a lone trial's
     threads, and the ones already recorded in `run_dir`, if given, read back."""
     job, search = settings.job, settings.search
-    device = runtime.pick_device(job.resources.gpus)
+    gpus = job.resources.gpus
     if search.target_memory_mb is not None:
-        require_memory_device(device)
+        require_memory_device(runtime.pick_device(gpus))
     threads = cpus_per_trial(job.resources, 1, settings.machine_cpus)
     classes = search.num_classes
-    return HardwareTable(job.space, classes, job.schedule, device, threads, run_dir)
+    return HardwareTable(job.space, classes, job.schedule, gpus, threads, run_dir)
 
 
 def _measured(settings: RunSettings, measures: HardwareTable, config: Any) -> dict[str, float]:

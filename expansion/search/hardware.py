@@ -59,6 +59,8 @@ class HardwareTable:
 
     Until `record_in` names the run folder, new measurements are kept in memory only (a search
     checks its targets against the seed before it writes anything); then they are written.
+    The device is the one `gpus` asks for (`runtime.pick_device`), looked up at the first
+    measurement: a search without hardware targets may plan GPU trials on a machine without one.
     """
 
     def __init__(
@@ -66,13 +68,12 @@ class HardwareTable:
         space: SearchSpace,
         num_classes: int,
         schedule: Schedule,
-        device: torch.device,
+        gpus: float | None,
         threads: int,
         run_dir: Path | None = None,
     ) -> None:
         self.space, self.num_classes = space, num_classes
-        self.schedule = schedule.for_device(device.type)
-        self.device, self.threads = device, threads
+        self.schedule, self.gpus, self.threads = schedule, gpus, threads
         self.rows: list[dict[str, Any]] = []
         self.values: dict[tuple[str, Any], float] = {}
         self.path: Path | None = None
@@ -101,24 +102,30 @@ class HardwareTable:
             self._write()
 
     def _figure(
-        self, figure: str, config: Any, measure: Callable[[nn.Module, Any], dict[str, float]]
+        self,
+        figure: str,
+        config: Any,
+        measure: Callable[[nn.Module, torch.device, Any], dict[str, float]],
     ) -> float:
         key = (figure, config)
         if key not in self.values:
-            with runtime.seeded_run(0, self.threads, self.device):
+            device = runtime.pick_device(self.gpus)
+            with runtime.seeded_run(0, self.threads, device):
                 model = self.space.build(config, self.num_classes, self.schedule.dropout)
-                measured = measure(runtime.prepare_model(model, self.device), config)
+                measured = measure(runtime.prepare_model(model, device), device, config)
             row = {"figure": figure, **self.space.to_dict(config), **measured}
-            row |= {"device": runtime.device_name(self.device), "threads": self.threads}
+            row |= {"device": runtime.device_name(device), "threads": self.threads}
             self.rows.append(row)
             self.values[key] = measured["value"]
             if self.path is not None:
                 self._write()
         return self.values[key]
 
-    def _measure_latency(self, model: nn.Module, config: Any) -> dict[str, float]:
+    def _measure_latency(
+        self, model: nn.Module, device: torch.device, config: Any
+    ) -> dict[str, float]:
         view = self.space.input_view(config)
-        latency = measure_latency(model, view, self.device, LATENCY_REPEATS, LATENCY_WARMUP)
+        latency = measure_latency(model, view, device, LATENCY_REPEATS, LATENCY_WARMUP)
         return {
             "value": latency.median_ms,
             "fastest": latency.fastest_ms,
@@ -126,23 +133,25 @@ class HardwareTable:
             "repeats": latency.repeats,
         }
 
-    def _measure_memory(self, model: nn.Module, config: Any) -> dict[str, float]:
-        require_memory_device(self.device)
-        schedule = self.schedule
+    def _measure_memory(
+        self, model: nn.Module, device: torch.device, config: Any
+    ) -> dict[str, float]:
+        require_memory_device(device)
+        schedule = self.schedule.for_device(device.type)
         optimizer = build_sgd(model, schedule.momentum, schedule.nesterov, schedule.weight_decay)
         batch = schedule.forward_batch
         clips = torch.zeros(self.space.input_view(config).clip_shape(batch))
-        clips = runtime.to_device(clips, self.device)
-        labels = torch.zeros(batch, dtype=torch.long, device=self.device)
+        clips = runtime.to_device(clips, device)
+        labels = torch.zeros(batch, dtype=torch.long, device=device)
         model.train()
-        runtime.reset_peak_memory(self.device)
+        runtime.reset_peak_memory(device)
         for _ in range(TRAIN_STEPS):
             optimizer.zero_grad(set_to_none=True)
-            with runtime.autocast(self.device):
+            with runtime.autocast(device):
                 logits = model(clips)
             nn.functional.cross_entropy(logits.float(), labels).backward()
             optimizer.step()
-        peak = runtime.peak_memory_mb(self.device)
+        peak = runtime.peak_memory_mb(device)
         return {"value": peak, "fastest": math.nan, "slowest": math.nan, "repeats": TRAIN_STEPS}
 
     def _load(self, path: Path) -> None:

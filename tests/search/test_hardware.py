@@ -19,11 +19,10 @@ from search_spaces.x3d import X3D_SPACE
 SCHEDULE = Schedule(epochs=1, batch_size=2, base_lr=0.1, warmup_epochs=0.0)
 SEED = X3D_SPACE.seed
 WIDER = replace(SEED, crop=160)
-CPU = torch.device("cpu")
 
 
-def table(run_dir: Path | None = None, device: torch.device = CPU) -> HardwareTable:
-    return HardwareTable(X3D_SPACE, 6, SCHEDULE, device, 1, run_dir)
+def table(run_dir: Path | None = None, gpus: float = 0.0) -> HardwareTable:
+    return HardwareTable(X3D_SPACE, 6, SCHEDULE, gpus, 1, run_dir)
 
 
 def test_each_figure_is_measured_once_and_read_back_after_a_restart(
@@ -62,5 +61,5 @@ def test_memory_is_refused_on_a_cpu() -> None:
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="peak memory is measured on a GPU")
 def test_peak_training_memory_grows_with_the_model() -> None:
-    measures = table(device=torch.device("cuda", torch.cuda.current_device()))
+    measures = table(gpus=1.0)
     assert 0 < measures.memory_mb(SEED) < measures.memory_mb(replace(SEED, crop=224))
