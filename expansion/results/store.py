@@ -37,6 +37,12 @@ MEMBERS_CSV = "members.csv"
 PATH_COLUMNS = ("step", "trial_id", "phase", "axis", "gflops", "params_m", "top1", "top5")
 # members.csv: one row per target, then the member's configuration's fields.
 MEMBER_COLUMNS = ("member", "target_gflops", *PATH_COLUMNS, "note", "file")
+# final.yaml: a hardware target, the final model's measured figure and its share of the target
+HARDWARE_KEYS = (
+    *("target_latency_ms", "latency_ms", "latency_ms_share"),
+    *("latency_fastest_ms", "latency_slowest_ms"),
+    *("target_memory_mb", "memory_mb", "memory_mb_share"),
+)
 
 _PARQUET_ERRORS = (OSError, ValueError, pyarrow.ArrowException)
 
@@ -182,7 +188,8 @@ class ResultsStore:
         member: int | None = None,
     ) -> None:
         """An architecture file `name` for `record`, with its complexity, accuracy, `note`, the
-        target (`settings["target_gflops"]`), and the data and `member` rank where given."""
+        target (`settings["target_gflops"]`), and the data, `member` rank and measured figures
+        (`HARDWARE_KEYS`) where given."""
         spec, outcome = record.spec, record.outcome
         target = settings.get("target_gflops")
         details: dict[str, Any] = {} if member is None else {"member": member}
@@ -197,6 +204,7 @@ class ResultsStore:
         }
         if settings.get("data"):
             details["data"] = str(settings["data"])
+        details |= {key: float(settings[key]) for key in HARDWARE_KEYS if key in settings}
         self.run_dir.mkdir(parents=True, exist_ok=True)
         write_atomically(
             self.run_dir / name,

@@ -48,7 +48,7 @@ def run_settings(config: Mapping[str, Any], run_dir: Path) -> RunSettings:
     data = DataConfig.from_mapping(config["data"])
     space = get_space(space_name(config.get("space")))
     search = SearchSettings(
-        target_gflops=_targets(config.get("target_gflops"), space, data.num_classes),
+        target_gflops=_targets(config, space, data.num_classes),
         axes=_names(config["axes"]),
         selection=config["selection"],
         contract=config["contract"],
@@ -70,6 +70,9 @@ def run_settings(config: Mapping[str, Any], run_dir: Path) -> RunSettings:
         # runs recorded before replay existed chose every step
         replay=_names(config.get("replay") or ()),
         replay_others=as_bool(config.get("replay_others", False), "replay_others"),
+        # runs recorded before hardware targets existed had GFLOPs targets alone
+        target_latency_ms=optional_float(config.get("target_latency_ms"), "target_latency_ms"),
+        target_memory_mb=optional_float(config.get("target_memory_mb"), "target_memory_mb"),
     )
     schedule, resources = trial_settings(config["trial"])
     keeps_weights = search.inherit or search.fidelity == "halving"
@@ -102,14 +105,20 @@ def run_settings(config: Mapping[str, Any], run_dir: Path) -> RunSettings:
     )
 
 
-def _targets(value: Any, space: SearchSpace, num_classes: int) -> tuple[float, ...]:
+def _targets(config: Mapping[str, Any], space: SearchSpace, num_classes: int) -> tuple[float, ...]:
     """`target_gflops`: one target or a list of them, sorted (the search passes them in
-    increasing order; a repeat is refused by `coordinator.validate`). A target is a number of
-    GFLOPs or the name of one of the space's presets: its GFLOPs with this data's classifier,
-    exactly, so that a path that builds the preset meets its target (X3D-XS costs 0.60526
-    GFLOPs with 400 classes, 0.60447 with 16)."""
+    increasing order; a repeat is refused by `coordinator.validate`), or none beside a hardware
+    target. A target is a number of GFLOPs or the name of one of the space's presets: its GFLOPs
+    with this data's classifier, exactly, so that a path that builds the preset meets its target
+    (X3D-XS costs 0.60526 GFLOPs with 400 classes, 0.60447 with 16)."""
+    value = config.get("target_gflops")
     if value is None:
-        raise ConfigError("target_gflops is required, e.g. target_gflops=6")
+        if config.get("target_latency_ms") is None and config.get("target_memory_mb") is None:
+            raise ConfigError(
+                "target_gflops is required, e.g. target_gflops=6 (or a hardware target: "
+                "target_latency_ms, target_memory_mb)"
+            )
+        return ()
     values = value if isinstance(value, list | tuple) else [value]
     return tuple(sorted(_target(target, space, num_classes) for target in values))
 

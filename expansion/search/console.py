@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TextIO
 
 from tqdm import tqdm
@@ -21,12 +21,25 @@ from search_spaces import SearchSpace
 
 def format_plan(plan: Plan, search: SearchSettings, device: str) -> str:
     """The plan's steps, trials and estimated time (where the probe ran), as a table."""
-    targets = ", ".join(f"{target:g}" for target in search.target_gflops)
+    (first, *_) = budgets = search.budgets
+    goal = str(first) if first.hardware else ", ".join(str(budget) for budget in budgets)
     lines = [
-        f"Search to {targets} GFLOPs along {', '.join(search.axes)}; "
+        f"Search to {goal}{'' if first.hardware else ' GFLOPs'} along {', '.join(search.axes)}; "
         f"{plan.parallel} trial(s) at a time on {device}.",
         f"{'step':>6}{'trials':>8}{'GFLOPs':>10}{'est. time':>12}",
     ]
+    if first.hardware:
+        counted = (
+            f"to about {plan.goal_gflops:.3g} GFLOPs (latency taken as growing with GFLOPs "
+            "from the seed's)"
+            if plan.goal_gflops < math.inf
+            else f"up to max_steps={search.max_steps}"
+        )
+        lines.insert(
+            1,
+            "Forward steps go on until the kept model's measured figures pass the target; "
+            f"the plan counts steps {counted}.",
+        )
     if search.replay:
         replayed = f"steps 1-{len(search.replay)} replay {', '.join(search.replay)}"
         others = "with every axis's candidate" if search.replay_others else "one trial each"
@@ -38,7 +51,7 @@ def format_plan(plan: Plan, search: SearchSettings, device: str) -> str:
     estimate = "" if math.isnan(plan.seconds) else f", {format_seconds(plan.seconds)} (estimate)"
     lines.append(f"about {plan.trials} trials{estimate}")
     reach = max(step.gflops for step in plan.steps)
-    if reach < search.largest_target:
+    if reach < plan.goal_gflops < math.inf:
         lines.append(
             f"max_steps={search.max_steps} end at about {reach:.3g} GFLOPs, short of the "
             f"target: the search stops there (raise max_steps to go further)"
@@ -97,8 +110,10 @@ def format_summary(
     seconds: float,
     capacity: float,
     bad_videos: Sequence[str] = (),
+    measured: Mapping[str, float] | None = None,
 ) -> str:
-    """The final model, and how much of this invocation's `seconds` its `trained` trials filled.
+    """The final model, and how much of this invocation's `seconds` its `trained` trials filled;
+    with hardware targets, its `measured` figures against them (the driver's `_measured`).
 
     A trial fills its wall time × its threads (or GPU share); `capacity` is what the machine offers
     trials at once (two 1-thread trials side by side, or one with both threads, fill a 2-core
@@ -116,6 +131,20 @@ def format_summary(
         f"{len(trained)} trials in {format_seconds(seconds)}; "
         f"time outside training ≈ {outside:.0%}",
     ]
+    measured = measured or {}
+    if "latency_ms" in measured:
+        lines.insert(
+            1,
+            f"latency {measured['latency_ms']:.4g} ms = {measured['latency_ms_share']:.1%} of "
+            f"the {measured['target_latency_ms']:g} ms target (median of its timed passes, "
+            f"{measured['latency_fastest_ms']:.4g}-{measured['latency_slowest_ms']:.4g} ms)",
+        )
+    if "memory_mb" in measured:
+        lines.insert(
+            1,
+            f"peak training memory {measured['memory_mb']:.4g} MiB = "
+            f"{measured['memory_mb_share']:.1%} of the {measured['target_memory_mb']:g} MiB target",
+        )
     if len(result.members) > 1:
         lines.append("members, one per target:")
         lines += [f"  {_member_line(member)}" for member in result.members]

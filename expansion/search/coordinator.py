@@ -18,6 +18,12 @@ each to the largest model within the target (`sizing.contract`): that target's m
 forward path goes on from the uncontracted model to the next target, as the paper derives X3D-S
 from its step 7 and goes on to M, L and XL from the step-7 model itself.
 
+Hardware targets (`target_latency_ms`, `target_memory_mb`) make one `Budget` with the GFLOPs
+target, if any: candidates are still sized by GFLOPs, but whether the kept model passed the
+budget, and the contraction's bisection, go by measured figures (`budget.Cost`). Those come
+from `measures`, which the driver backs with the run folder's recorded table: the search stays
+a function of the records and of recorded measurements, and a resume measures nothing again.
+
 Cheaper decisions, all replayed from the table like the rest: with `inherit` a candidate starts
 from its parent's weights (`inherit_from`); with `fidelity="halving"` a step's candidates train
 in rungs and only the best share goes on (`_train_step`); with `confirm_seeds` close leaders
@@ -33,6 +39,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from expansion.errors import SearchError
+from expansion.search.budget import Budget, Cost, Measures
 from expansion.search.complexity import config_complexity, gflops_of
 from expansion.search.records import SEED_AXIS, Member, TrialRecord, TrialSpec
 from expansion.search.sizing import contract, expand
@@ -80,10 +87,22 @@ class SearchSettings:
     confirm_margin: float = 0.05  # leaders: candidates within this top-1 of the step's best
     replay: tuple[str, ...] = ()  # the kept axis of steps 1, 2, …; after them the search chooses
     replay_others: bool = False  # replayed steps also train the other axes' candidates
+    # measured bounds, beside at most one GFLOPs target (then the model must satisfy both)
+    target_latency_ms: float | None = None
+    target_memory_mb: float | None = None
 
     @property
     def largest_target(self) -> float:
-        return self.target_gflops[-1]
+        """The largest GFLOPs target; inf for a search to hardware targets alone."""
+        return self.target_gflops[-1] if self.target_gflops else math.inf
+
+    @property
+    def budgets(self) -> tuple[Budget, ...]:
+        """One budget per member, rising: each GFLOPs target, or the one hardware budget."""
+        hardware = {"latency_ms": self.target_latency_ms, "memory_mb": self.target_memory_mb}
+        if self.target_latency_ms is None and self.target_memory_mb is None:
+            return tuple(Budget(target) for target in self.target_gflops)
+        return (Budget(self.largest_target, **hardware),)
 
     def replayed_axis(self, step: int) -> str | None:
         """The axis `replay` keeps at forward step `step`, or None where the search chooses."""
@@ -161,6 +180,19 @@ def validate(space: SearchSpace, settings: SearchSettings) -> None:
 
 def _validate_targets(space: SearchSpace, settings: SearchSettings) -> None:
     targets = settings.target_gflops
+    hardware = {"target_latency_ms": settings.target_latency_ms}
+    hardware["target_memory_mb"] = settings.target_memory_mb
+    for name, value in hardware.items():
+        if value is not None and not 0 < value < math.inf:
+            raise SearchError(f"{name} must be positive and finite, got {value}")
+    given = [name for name, value in hardware.items() if value is not None]
+    if given and len(targets) > 1:
+        raise SearchError(
+            f"{given[0]} is one budget: give at most one target_gflops beside it, "
+            f"not {len(targets)}"
+        )
+    if given and not targets:
+        return
     if not targets:
         raise SearchError("target_gflops is empty: give at least one target")
     shown = targets[0] if len(targets) == 1 else list(targets)
@@ -176,10 +208,32 @@ def _validate_targets(space: SearchSpace, settings: SearchSettings) -> None:
         )
 
 
+def check_reachable(space: SearchSpace, settings: SearchSettings, measures: Measures) -> None:
+    """A one-line `SearchError` when the seed itself does not fit under a hardware target:
+    every model the search trains is larger. For the driver to call before any trial."""
+    seed = space.seed
+    for name, target, figure, unit in (
+        ("target_latency_ms", settings.target_latency_ms, measures.latency_ms, "ms"),
+        ("target_memory_mb", settings.target_memory_mb, measures.memory_mb, "MiB"),
+    ):
+        if target is not None and target <= (measured := figure(seed)):
+            raise SearchError(
+                f"{name}={target:g} is not above the seed's measured {measured:.4g} {unit}: "
+                "no model of the search fits it"
+            )
+
+
 def next_action(
-    space: SearchSpace, settings: SearchSettings, records: Sequence[TrialRecord]
+    space: SearchSpace,
+    settings: SearchSettings,
+    records: Sequence[TrialRecord],
+    measures: Measures | None = None,
 ) -> Train | Finished:
-    """What to do after `records`: train the current step's pending candidates, or stop."""
+    """What to do after `records`: train the current step's pending candidates, or stop.
+
+    `measures` gives the figures of hardware targets (needed only with them); the outcome is a
+    function of `records` and of what `measures` answers, so it must answer the same for the
+    same configuration every time (the driver's recorded table does)."""
     done = {record.trial_id: record for record in records}
     members: list[Member] = []
 
@@ -205,19 +259,19 @@ def next_action(
         )
     path = [kept]
     step = 0
-    for index, target in enumerate(settings.target_gflops):
-        while kept.spec.gflops < target:
+    costs = [Cost(space, settings.num_classes, budget, measures) for budget in settings.budgets]
+    for index, cost in enumerate(costs):
+        while not cost.reached(kept.spec.config):
             step += 1
             if step > settings.max_steps:
-                short = settings.target_gflops[index:]
-                members.extend(_stopped_below(settings, kept, missed) for missed in short)
+                members.extend(_stopped_below(settings, kept, missed) for missed in costs[index:])
                 return _finished(path, members)
-            kept_or_train = _forward_step(space, settings, kept, step, target, outcome_of)
+            kept_or_train = _forward_step(space, settings, kept, step, cost, outcome_of)
             if isinstance(kept_or_train, Train):
                 return kept_or_train
             kept = kept_or_train
             path.append(kept)
-        member = _member(space, settings, path, index, outcome_of)
+        member = _member(space, settings, path, index, cost, outcome_of)
         if isinstance(member, Train):
             return member
         members.append(member)
@@ -229,7 +283,7 @@ def _forward_step(
     settings: SearchSettings,
     parent: TrialRecord,
     step: int,
-    target: float,
+    cost: Cost,
     outcome_of: Callable[[Sequence[TrialSpec]], list[TrialRecord] | Train],
 ) -> TrialRecord | Train:
     """The model step `step` keeps, or the candidates it still has to train. A replayed step
@@ -248,7 +302,7 @@ def _forward_step(
     confirmed = _confirmed(candidates, settings, outcome_of)
     if isinstance(confirmed, Train):
         return confirmed
-    return _select(candidates, parent, settings, step, target, confirmed)
+    return _select(candidates, parent, settings, step, cost, confirmed)
 
 
 def _member(
@@ -256,22 +310,24 @@ def _member(
     settings: SearchSettings,
     path: list[TrialRecord],
     index: int,
+    cost: Cost,
     outcome_of: Callable[[Sequence[TrialSpec]], list[TrialRecord] | Train],
 ) -> Member | Train:
-    """The member of the `index`-th target, which the last model of `path` has reached."""
-    target = settings.target_gflops[index]
-    if path[-1].spec.gflops == target:
-        return Member(target, path[-1], "the last expansion met the target exactly")
-    return _contract(space, settings, path, index, outcome_of)
+    """The member of the `index`-th budget, which the last model of `path` has reached."""
+    reached = path[-1]
+    if cost.fits(reached.spec.config):  # reached without passing: at a bound exactly
+        note = f"the last expansion met the target exactly{cost.measured(reached.spec.config)}"
+        return Member(cost.budget.gflops, reached, note)
+    return _contract(space, settings, path, index, cost, outcome_of)
 
 
-def _stopped_below(settings: SearchSettings, kept: TrialRecord, target: float) -> Member:
-    """The member of a target the forward steps did not reach within `max_steps`."""
+def _stopped_below(settings: SearchSettings, kept: TrialRecord, cost: Cost) -> Member:
+    """The member of a budget the forward steps did not reach within `max_steps`."""
     note = (
-        f"max_steps={settings.max_steps} reached at {kept.spec.gflops:.4g} GFLOPs, "
-        f"below the target {target:g}"
+        f"max_steps={settings.max_steps} reached at {kept.spec.gflops:.4g} GFLOPs"
+        f"{cost.measured(kept.spec.config)}, below the target {cost.budget}"
     )
-    return Member(target, kept, note)
+    return Member(cost.budget.gflops, kept, note)
 
 
 def _finished(path: list[TrialRecord], members: list[Member]) -> Finished:
@@ -291,18 +347,23 @@ def _contract(
     settings: SearchSettings,
     path: list[TrialRecord],
     index: int,
+    cost: Cost,
     outcome_of: Callable[[Sequence[TrialSpec]], list[TrialRecord] | Train],
 ) -> Member | Train:
-    """The `index`-th target's member: the overshooting last model of `path` contracted to the
-    target, or the model before it when no contraction fits or trains."""
-    target = settings.target_gflops[index]
+    """The `index`-th budget's member: the overshooting last model of `path` contracted to the
+    budget, or the model before it when no contraction fits or trains."""
+    target = cost.budget.gflops
     overshoot, fallback = path[-1], path[-2]
     axes = (overshoot.spec.axis,) if settings.contract == "last" else settings.axes
     step = overshoot.spec.step + 1
     candidates = [
         spec
         for axis in axes
-        if (spec := _contraction_candidate(space, settings, overshoot, fallback, axis, step, index))
+        if (
+            spec := _contraction_candidate(
+                space, settings, overshoot, fallback, axis, step, index, cost
+            )
+        )
         is not None
     ]
     if not candidates:
@@ -315,12 +376,14 @@ def _contract(
     if not usable:
         note = "every contracted model failed to train; kept the last model below the target"
         return Member(target, fallback, note)
-    floor = settings.min_target_fraction * target
-    near_target = [record for record in usable if record.spec.gflops >= floor]
+    floor = settings.min_target_fraction
+    near_target = [record for record in usable if cost.share(record.spec.config) >= floor]
     # All contracted models sit just under the target, so accuracy alone ranks them.
     chosen = _best_accuracy(near_target or usable, settings.selection_margin)
+    config = chosen.spec.config
     note = f"contracted {chosen.spec.axis} to {chosen.spec.gflops:.4g} GFLOPs"
-    if chosen.spec.gflops < floor:
+    note += cost.measured(config)
+    if cost.share(config) < floor:
         note += (
             f"; rounding of {', '.join(axes)} allows no model between "
             f"{settings.min_target_fraction:.0%} of the target and the target"
@@ -459,13 +522,13 @@ def _contraction_candidate(
     axis: str,
     step: int,
     index: int,
+    cost: Cost,
 ) -> TrialSpec | None:
-    """The largest contraction of `overshoot` along `axis` within the `index`-th target, if any
-    fits; it inherits (with `settings.inherit`) from `overshoot` or from `below`, the last model
-    under the target (`settings.contract_from`). With several targets its id ends in `-t<k>`,
-    the target's rank (from 1): one step may pass several targets."""
-    target = settings.target_gflops[index]
-    config = contract(space, overshoot.spec.config, axis, target, settings.num_classes)
+    """The largest contraction of `overshoot` along `axis` within the `index`-th budget
+    (`cost`), if any fits; it inherits (with `settings.inherit`) from `overshoot` or from
+    `below`, the last model under the target (`settings.contract_from`). With several targets
+    its id ends in `-t<k>`, the target's rank (from 1): one step may pass several targets."""
+    config = contract(space, overshoot.spec.config, axis, cost.fits)
     if config is None:
         return None
     trial_id = f"s{step:02d}-contract-{axis}"
@@ -482,11 +545,11 @@ def _select(
     parent: TrialRecord,
     settings: SearchSettings,
     step: int,
-    target: float,
+    cost: Cost,
     means: Mapping[str, float] | None = None,
 ) -> TrialRecord:
-    """The kept candidate of a step towards `target`; `means` replace the top-1 of confirmed
-    candidates."""
+    """The kept candidate of a step towards `cost`'s budget; `means` replace the top-1 of
+    confirmed candidates."""
     usable = [record for record in candidates if record.usable]
     if not usable:
         errors = "; ".join(f"{r.spec.axis}: {r.outcome.error}" for r in candidates)
@@ -499,10 +562,10 @@ def _select(
             else r
             for r in usable
         ]
-        chosen = _select(scored, parent, settings, step, target)
+        chosen = _select(scored, parent, settings, step, cost)
         return originals[chosen.trial_id]
     if settings.selection == "best_accuracy":
-        return _best_accuracy(usable, settings.selection_margin, target)
+        return _best_accuracy(usable, settings.selection_margin, cost.reached)
 
     def tradeoff(record: TrialRecord) -> float:
         added = max(record.spec.gflops - parent.spec.gflops, 1e-12)
@@ -512,19 +575,21 @@ def _select(
 
 
 def _best_accuracy(
-    records: Sequence[TrialRecord], margin: float, target_gflops: float = 0.0
+    records: Sequence[TrialRecord],
+    margin: float,
+    reaches_target: Callable[[Any], bool] | None = None,
 ) -> TrialRecord:
     """The cheapest of the records within `margin` of the highest top-1 (then the earlier axis).
 
     With `margin` 0 this is the paper's rule, the highest top-1. A margin of about the
     validation noise stops noise from choosing among candidates that are equally good: the
     cheapest of them is kept, which is also the better accuracy/complexity trade-off. Tied
-    candidates that reach `target_gflops` come first: keeping one just below it would cost a
-    whole further step of candidates at twice the target, only to be contracted back.
+    candidates whose configuration `reaches_target` come first: keeping one just below it would
+    cost a whole further step of candidates at twice the target, only to be contracted back.
     """
     best = max(record.outcome.top1 for record in records)
     tied = [record for record in records if record.outcome.top1 >= best - margin]
-    reaching = [record for record in tied if record.spec.gflops >= target_gflops]
+    reaching = [r for r in tied if reaches_target is None or reaches_target(r.spec.config)]
     return min(reaching or tied, key=lambda record: record.spec.gflops)
 
 

@@ -6,6 +6,9 @@ next one is looked at, so `resume=RUN_DIR` continues a killed search where it st
 process at a time drives a run folder. SIGINT and SIGTERM stop the running trials and record
 nothing for them. A resume trains again the trials that failed for reasons outside them
 (a crash, unreadable data, a lost worker), and with `retry_failed=true` also those that diverged.
+With a hardware target the figures the coordinator asks for are measured here, between steps,
+and recorded in `hardware.csv` (`HardwareTable`); the seed is measured, and a target it does
+not fit under refused, before anything is written.
 `dry_run(config)` prints the plan and what the settings decide, and trains nothing.
 """
 
@@ -31,7 +34,7 @@ from expansion.results.run_table import SETTINGS_YAML, load_run
 from expansion.results.store import RETIRED_TRIALS_CSV, TRIALS_CSV, TRIALS_PARQUET, ResultsStore
 from expansion.search.config import RunSettings, run_settings, this_machine_cpus
 from expansion.search.console import Progress, format_plan, format_preview, format_summary
-from expansion.search.coordinator import Finished, next_action, validate
+from expansion.search.coordinator import Finished, check_reachable, next_action, validate
 from expansion.search.dispatch import (
     Dispatcher,
     TrialFunction,
@@ -39,7 +42,8 @@ from expansion.search.dispatch import (
     failed,
     open_dispatcher,
 )
-from expansion.search.plan import Plan, estimate, untimed
+from expansion.search.hardware import HardwareTable, require_memory_device
+from expansion.search.plan import Plan, estimate, projected, untimed
 from expansion.search.preview import Preview, preview
 from expansion.search.records import TrialOutcome, TrialRecord, TrialSpec
 from expansion.training import runtime
@@ -85,6 +89,8 @@ def run_search(
     folder = replace(folder, config=config)
     settings = run_settings(config, folder.path)
     validate(settings.job.space, settings.search)
+    measures = _hardware_table(settings, settings.run_dir)  # a resume reads what it recorded
+    check_reachable(settings.job.space, settings.search, measures)
     if folder.ignored:
         print(
             f"resume: ignored {', '.join(folder.ignored)}: a search continues with the settings "
@@ -105,18 +111,21 @@ def run_search(
         unreadable = settings.job.data.check_videos()
         with RunLock(folder.path):
             folder.save_settings()
-            return search(settings, dispatcher, stream, unreadable)
+            measures.record_in(settings.run_dir)
+            return search(settings, dispatcher, stream, measures, unreadable)
 
 
 def search(
     settings: RunSettings,
     dispatcher: Dispatcher,
     stream: TextIO,
+    measures: HardwareTable,
     unreadable: Sequence[str] = (),
 ) -> Finished:
     """Train candidates until the coordinator is done; write the path, final model and plots.
 
-    `unreadable` are the videos the pre-flight check could not read.
+    `measures` records the figures of hardware targets; `unreadable` are the videos the
+    pre-flight check could not read.
     """
     started = time.perf_counter()
     job = settings.job
@@ -126,7 +135,7 @@ def search(
     records = _records_to_keep(store, settings, stream)
     resumed_with = len(records)
     bad_videos = _BadVideos(settings, stream, records, unreadable)
-    plan, val_videos = _estimate(settings)
+    plan, val_videos = _estimate(settings, measures)
     print(format_plan(plan, settings.search, _device(settings)), file=stream)
     print(f"data: {settings.data_name}, {val_videos} validation videos", file=stream)
     if records:
@@ -144,7 +153,9 @@ def search(
 
     try:
         with signals_as_interrupts():  # after Ray, which replaces SIGTERM's handler when it starts
-            while not isinstance(action := next_action(space, settings.search, records), Finished):
+            while not isinstance(
+                action := next_action(space, settings.search, records, measures), Finished
+            ):
                 dispatcher.run(action.trials, _step_job(settings, action.step_size), record)
                 finished = {entry.trial_id for entry in records}
                 for spec in action.trials:  # never propose the same trial forever
@@ -158,17 +169,51 @@ def search(
     if job.weights_dir is not None:  # the path's models and members stay: starting points
         kept = [*action.path, *(member.record for member in action.members)]
         keep_only(job.weights_dir, {record.trial_id for record in kept})
-    extra = {"target_gflops": settings.search.largest_target, "data": settings.data_name}
-    store.write_final(action.final, action.note, extra)
+    targets = settings.search.target_gflops
+    extra = {"target_gflops": targets[-1] if targets else None, "data": settings.data_name}
+    hardware = _measured(settings, measures, action.final.spec.config)
+    store.write_final(action.final, action.note, extra | hardware)
     if len(action.members) > 1:
         store.write_members(action.members, extra)
     draw_figures([load_run(settings.run_dir)], settings.run_dir)
     # CPUs (or GPU slots) the trials could use at once.
     capacity = plan.parallel * (job.resources.gpus or job.resources.cpus)
     elapsed = time.perf_counter() - started
-    summary = format_summary(action, records[resumed_with:], elapsed, capacity, bad_videos.names)
+    summary = format_summary(
+        action, records[resumed_with:], elapsed, capacity, bad_videos.names, hardware
+    )
     print(summary, file=stream)
     return action
+
+
+def _hardware_table(settings: RunSettings, run_dir: Path | None) -> HardwareTable:
+    """The figures of hardware targets: measured on the trials' device with a lone trial's
+    threads, and the ones already recorded in `run_dir`, if given, read back."""
+    job, search = settings.job, settings.search
+    gpus = job.resources.gpus
+    if search.target_memory_mb is not None:
+        require_memory_device(runtime.pick_device(gpus))
+    threads = cpus_per_trial(job.resources, 1, settings.machine_cpus)
+    classes = search.num_classes
+    return HardwareTable(job.space, classes, job.schedule, gpus, threads, run_dir)
+
+
+def _measured(settings: RunSettings, measures: HardwareTable, config: Any) -> dict[str, float]:
+    """The final model's measured figures beside their targets and its share of each (with the
+    fastest and slowest of the latency's timed passes), for final.yaml and the summary; {}
+    without hardware targets."""
+    search, report = settings.search, {}
+    for figure, target in (
+        ("latency_ms", search.target_latency_ms),
+        ("memory_mb", search.target_memory_mb),
+    ):
+        if target is not None:
+            value = getattr(measures, figure)(config)
+            report |= {f"target_{figure}": target, figure: value, f"{figure}_share": value / target}
+    if "latency_ms" in report:
+        row = measures.record(config)["latency_ms"]
+        report |= {"latency_fastest_ms": row["fastest"], "latency_slowest_ms": row["slowest"]}
+    return report
 
 
 def dry_run(config: Mapping[str, Any], stream: TextIO = sys.stdout) -> Preview:
@@ -181,18 +226,22 @@ def dry_run(config: Mapping[str, Any], stream: TextIO = sys.stdout) -> Preview:
     settings = run_settings(config, Path(config.get("run_dir") or "."))
     space, search = settings.job.space, settings.search
     validate(space, search)
+    measures = _hardware_table(settings, None)  # measures the seed, records nothing
+    check_reachable(space, search, measures)
     if as_bool(config.get("dry_run_estimate", False), "dry_run_estimate"):
-        plan, _ = _estimate(settings)
+        plan, _ = _estimate(settings, measures)
     else:
         sequential = settings.dispatcher == "inline"
-        plan = untimed(space, search, settings.job.resources, sequential)
+        plan = untimed(
+            space, projected(space, search, measures), settings.job.resources, sequential
+        )
     print(format_plan(plan, search, _planned_device(settings)), file=stream)
     shown = preview(space, search)
     print(format_preview(space, search, shown), file=stream)
     return shown
 
 
-def _estimate(settings: RunSettings) -> tuple[Plan, int]:
+def _estimate(settings: RunSettings, measures: HardwareTable) -> tuple[Plan, int]:
     """The plan with its time estimate, and the number of validation videos.
 
     Building both datasets checks roots, list files and labels before any trial starts: the
@@ -206,9 +255,8 @@ def _estimate(settings: RunSettings) -> tuple[Plan, int]:
 
     val_videos = len(job.data.dataset("val", space.input_view(space.seed), "val", seed=job.seed))
     sequential = settings.dispatcher == "inline"
-    plan = estimate(
-        space, settings.search, job.schedule, job.resources, train_data, val_videos, sequential
-    )
+    search = projected(space, settings.search, measures)
+    plan = estimate(space, search, job.schedule, job.resources, train_data, val_videos, sequential)
     return plan, val_videos
 
 

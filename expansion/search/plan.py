@@ -7,7 +7,7 @@ linear functions of GFLOPs and projects the expected path: the trials the settin
 seed, a replay and its contractions: `preview`) as they are, then each step `step_factor` × the
 GFLOPs of the last (the coordinator sizes every candidate to that), one candidate per axis, plus
 the contraction trials of each target. Starting workers and building models and datasets are
-left out.
+left out. A hardware target is projected as GFLOPs (`projected`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ import torch
 from torch import nn
 
 from expansion.data import ClipDataset
-from expansion.search.complexity import config_complexity
+from expansion.search.budget import Measures
+from expansion.search.complexity import config_complexity, gflops_of
 from expansion.search.coordinator import SearchSettings
 from expansion.search.preview import preview
 from expansion.search.records import TrialSpec
@@ -57,6 +58,7 @@ class Plan:
     eval_seconds: Linear  # to evaluate one clip
     train_clips: int  # per trial
     eval_clips: int  # per trial
+    goal_gflops: float = math.inf  # the largest target, as the plan projects it
 
     @property
     def trials(self) -> int:
@@ -161,7 +163,7 @@ def estimate(
     parallel = 1 if sequential else _parallel_trials(resources, device)
     train_clips = trial.epochs * len(dataset)
     load, train, evaluate = (_fit(probed, phase) for phase in zip(*seconds, strict=True))
-    plan = Plan((), parallel, load, train, evaluate, train_clips, eval_clips)
+    plan = Plan((), parallel, load, train, evaluate, train_clips, eval_clips, search.largest_target)
     return replace(plan, steps=project_steps(space, search, plan.trial_seconds))
 
 
@@ -176,8 +178,26 @@ def untimed(
         parallel = _parallel_trials(resources, runtime.pick_device(resources.gpus))
     parallel = 1 if sequential else parallel
     unknown = (math.nan, math.nan)
-    plan = Plan((), parallel, unknown, unknown, unknown, 0, 0)
+    plan = Plan((), parallel, unknown, unknown, unknown, 0, 0, search.largest_target)
     return replace(plan, steps=project_steps(space, search, plan.trial_seconds))
+
+
+def projected(space: SearchSpace, search: SearchSettings, measures: Measures) -> SearchSettings:
+    """The settings as the plan projects them, with GFLOPs targets alone.
+
+    A latency target becomes the GFLOPs at which latency would reach it if it grew in proportion
+    to GFLOPs from the seed's (measured). Latency per GFLOP falls as models grow (on this CPU
+    from ~100 ms per GFLOP at XS to 52-77 at L), so the plan may count a step too few. A memory
+    target alone is not projected: the plan runs to `max_steps`.
+    """
+    if search.target_latency_ms is None and search.target_memory_mb is None:
+        return search
+    goal = search.largest_target
+    if search.target_latency_ms is not None:
+        seed = gflops_of(space, space.seed, search.num_classes)
+        per_gflop = measures.latency_ms(space.seed) / seed
+        goal = min(goal, search.target_latency_ms / per_gflop)
+    return replace(search, target_gflops=(goal,), target_latency_ms=None, target_memory_mb=None)
 
 
 def project_steps(

@@ -6,7 +6,9 @@ Expansion: per axis, bisection finds the largest factor whose configuration stay
 whole frames, 8-pixel crops, 8-channel widths and whole blocks) the one closer to that goal in
 log-ratio is proposed, its factor written with as few digits as give the same network. An axis
 that no factor grows is skipped. Contraction bisects the factor below 1 for the largest
-configuration within a GFLOPs budget. Complexity must be non-decreasing in every axis factor.
+configuration within a budget: any cost that does not fall as the factor grows (GFLOPs, or a
+latency measured on the device), given as the test `fits`. Complexity must be non-decreasing in
+every axis factor.
 """
 
 from __future__ import annotations
@@ -134,16 +136,17 @@ def _short_factor(
     return factor
 
 
-def contract(
-    space: SearchSpace, config: Any, axis: str, budget_gflops: float, num_classes: int
-) -> Any | None:
-    """The largest contraction of `config` along `axis` within `budget_gflops`, if any fits."""
+def contract(space: SearchSpace, config: Any, axis: str, fits: Callable[[Any], bool]) -> Any | None:
+    """The largest contraction of `config` along `axis` that `fits`, if any does.
+
+    `fits` tells whether a configuration is within the budget; the bisection takes it to be
+    monotone in the factor (true below some factor, false above it). A measured cost is so only
+    up to its noise: the bisection then lands at one of the factors where the measurements flip.
+    """
     apply = space.axes[axis].apply
-
-    def fits(factor: float) -> bool:
-        return gflops_of(space, apply(config, factor), num_classes) <= budget_gflops
-
-    if not fits(MIN_CONTRACTION):
+    if not fits(apply(config, MIN_CONTRACTION)):
         return None
-    low, _ = _bisect_factor(config, apply, fits, MIN_CONTRACTION, 1.0)
+    low, _ = _bisect_factor(
+        config, apply, lambda factor: fits(apply(config, factor)), MIN_CONTRACTION, 1.0
+    )
     return apply(config, low)

@@ -30,10 +30,21 @@ class Speed:
     batch: int
 
 
+@dataclass(frozen=True)
+class Latency:
+    """Milliseconds for one clip: the median of the timed passes, and the fastest and slowest."""
+
+    median_ms: float
+    fastest_ms: float
+    slowest_ms: float
+    repeats: int
+
+
 @torch.inference_mode()
-def _median_seconds(
+def _seconds(
     model: nn.Module, clips: torch.Tensor, device: torch.device, repeats: int, warmup: int
-) -> float:
+) -> list[float]:
+    """The seconds of each of `repeats` timed passes over `clips`, after `warmup` untimed."""
     timings = []
     for attempt in range(warmup + repeats):
         start = time.perf_counter()
@@ -44,7 +55,21 @@ def _median_seconds(
         elapsed = time.perf_counter() - start
         if attempt >= warmup:
             timings.append(elapsed)
-    return statistics.median(timings)
+    return timings
+
+
+def measure_latency(
+    model: nn.Module,
+    view: InputView,
+    device: torch.device,
+    repeats: int = REPEATS,
+    warmup: int = WARMUP,
+) -> Latency:
+    """Latency at batch 1 of `model` (left in eval mode, already on `device`), with its spread."""
+    model.eval()
+    clip = runtime.to_device(torch.zeros(view.clip_shape(1)), device)
+    timings = [1000 * seconds for seconds in _seconds(model, clip, device, repeats, warmup)]
+    return Latency(statistics.median(timings), min(timings), max(timings), repeats)
 
 
 def measure_speed(
@@ -60,10 +85,7 @@ def measure_speed(
     The model must already be on `device` (`runtime.prepare_model`); inputs are zeros, since the
     cost of a dense network does not depend on its input's values.
     """
-    model.eval()
-    one, many = (
-        runtime.to_device(torch.zeros(view.clip_shape(size)), device) for size in (1, batch)
-    )
-    latency = _median_seconds(model, one, device, repeats, warmup)
-    per_batch = _median_seconds(model, many, device, repeats, warmup)
-    return Speed(1000 * latency, batch / per_batch, batch)
+    latency = measure_latency(model, view, device, repeats, warmup)
+    many = runtime.to_device(torch.zeros(view.clip_shape(batch)), device)
+    per_batch = statistics.median(_seconds(model, many, device, repeats, warmup))
+    return Speed(latency.median_ms, batch / per_batch, batch)

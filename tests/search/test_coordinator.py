@@ -16,6 +16,7 @@ from expansion.search.coordinator import (
     SearchError,
     SearchSettings,
     Train,
+    check_reachable,
     next_action,
     validate,
 )
@@ -47,12 +48,13 @@ def run_search(
     failing: frozenset[str] = frozenset(),
     records: list[TrialRecord] | None = None,
     stop_after: int | None = None,
+    measures: FakeMeasures | None = None,
 ) -> tuple[Finished | None, list[TrialRecord]]:
     """Drive the coordinator to the end (or for `stop_after` trials), training fakes."""
     records = list(records or [])
     trained = 0
     while True:
-        action = next_action(X3D_SPACE, settings, records)
+        action = next_action(X3D_SPACE, settings, records, measures)
         if isinstance(action, Finished):
             return action, records
         assert action.trials, "a Train action always has work"
@@ -66,6 +68,31 @@ def run_search(
 
 def gflops(config: X3DConfig) -> float:
     return config_complexity(X3D_SPACE, config).gflops
+
+
+def fake_latency_ms(config: X3DConfig) -> float:
+    """Slower per GFLOP as models grow, and dearer per pixel than per channel or block."""
+    return 100 * gflops(config) * (1 + 10 * gflops(config)) * (config.crop / 112) ** 0.5
+
+
+class FakeMeasures:
+    """A device clock: each configuration measured once, then read from `recorded`, as the
+    driver's table does; `measured` counts real measurements."""
+
+    def __init__(self, recorded: dict[X3DConfig, float] | None = None, live: bool = True) -> None:
+        self.recorded = dict(recorded or {})
+        self.live = live
+        self.measured = 0
+
+    def latency_ms(self, config: X3DConfig) -> float:
+        if config not in self.recorded:
+            assert self.live, f"measured again: {config}"
+            self.measured += 1
+            self.recorded[config] = fake_latency_ms(config)
+        return self.recorded[config]
+
+    def memory_mb(self, config: X3DConfig) -> float:
+        return 1000 * gflops(config)
 
 
 def assert_largest_within(record: TrialRecord, overshoot: X3DConfig, target: float) -> None:
@@ -625,5 +652,93 @@ def test_a_search_to_several_targets_resumes_to_the_same_members(stop_after: int
     ],
 )
 def test_bad_targets_and_replays_are_rejected(settings: SearchSettings, message: str) -> None:
+    with pytest.raises(SearchError, match=message):
+        validate(X3D_SPACE, settings)
+
+
+LATENCY = replace(SETTINGS, target_gflops=(), target_latency_ms=20.0)
+
+
+def test_a_latency_target_contracts_to_the_largest_model_within_it() -> None:
+    final, _ = run_search(LATENCY, measures=FakeMeasures())
+    assert final is not None
+    *below, overshoot, contracted = final.path
+    # forward steps went on while the kept model was under the latency, and stopped past it
+    assert all(fake_latency_ms(r.spec.config) < 20 for r in below)
+    assert fake_latency_ms(overshoot.spec.config) > 20
+    assert contracted is final.final and contracted.spec.phase == "contract"
+    assert contracted.spec.axis == overshoot.spec.axis
+    # brute force over the axis's factors, independent of the bisection
+    apply = AXES[contracted.spec.axis].apply
+    grid = [fake_latency_ms(apply(overshoot.spec.config, i / 200)) for i in range(1, 200)]
+    best = max(latency for latency in grid if latency <= 20)
+    assert best <= fake_latency_ms(contracted.spec.config) <= 20
+    share = fake_latency_ms(contracted.spec.config) / 20
+    assert f" ms ({share:.0%} of the 20 ms target)" in final.note
+    (member,) = final.members
+    assert member.record is contracted and math.isinf(member.target_gflops)
+    # the GFLOPs alone would have stopped elsewhere: the measured figure decided
+    assert gflops(overshoot.spec.config) < 0.2
+
+
+def test_a_search_resumed_with_its_recorded_measurements_measures_nothing_again() -> None:
+    measures = FakeMeasures()
+    uninterrupted, expected = run_search(LATENCY, measures=measures)
+    for stop_after in (4, len(expected) - 1):
+        table = FakeMeasures()
+        stopped, partial = run_search(LATENCY, stop_after=stop_after, measures=table)
+        assert stopped is None
+        # a resume that is handed the whole recorded table measures nothing
+        replayed = FakeMeasures(measures.recorded, live=False)
+        final, records = run_search(LATENCY, records=partial, measures=replayed)
+        assert final == uninterrupted and replayed.measured == 0
+        assert [r.trial_id for r in records] == [r.trial_id for r in expected]
+        # with the table as recorded at the stop, only what was not measured yet is measured
+        resumed = FakeMeasures(table.recorded)
+        final, _ = run_search(LATENCY, records=partial, measures=resumed)
+        assert final == uninterrupted
+        assert resumed.measured == measures.measured - table.measured
+        assert resumed.recorded == measures.recorded
+
+
+def test_a_latency_target_beside_a_gflops_target_must_both_hold() -> None:
+    gflops_only = replace(SETTINGS, target_gflops=(0.1,))
+    reference, _ = run_search(gflops_only)
+    loose = FakeMeasures()
+    final, _ = run_search(replace(gflops_only, target_latency_ms=1e4), measures=loose)
+    assert final is not None and loose.measured > 0
+    assert final.path == reference.path and final.final == reference.final
+    tight = replace(gflops_only, target_latency_ms=8.0)  # binds at about 0.05 GFLOPs
+    final, _ = run_search(tight, measures=FakeMeasures())
+    assert fake_latency_ms(final.final.spec.config) <= 8 and final.final.spec.gflops < 0.07
+
+
+def test_a_latency_target_the_seed_does_not_fit_under_is_refused() -> None:
+    seed_ms = fake_latency_ms(X3D_SPACE.seed)
+    check_reachable(X3D_SPACE, replace(LATENCY, target_latency_ms=1.01 * seed_ms), FakeMeasures())
+    for target in (seed_ms, 0.5 * seed_ms):
+        settings = replace(LATENCY, target_latency_ms=target)
+        with pytest.raises(SearchError, match=r"^target_latency_ms=\S+ is not above the seed's "):
+            check_reachable(X3D_SPACE, settings, FakeMeasures())
+    memory = replace(LATENCY, target_latency_ms=None, target_memory_mb=1.0)
+    with pytest.raises(SearchError, match="target_memory_mb=1 is not above the seed's measured"):
+        check_reachable(X3D_SPACE, memory, FakeMeasures())
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        (replace(LATENCY, target_latency_ms=-1.0), "target_latency_ms must be positive"),
+        (replace(LATENCY, target_latency_ms=math.nan), "target_latency_ms must be positive"),
+        (replace(LATENCY, target_latency_ms=math.inf), "target_latency_ms must be positive"),
+        (replace(LATENCY, target_memory_mb=0.0), "target_memory_mb must be positive"),
+        (
+            replace(LATENCY, target_gflops=(0.1, 0.2)),
+            "target_latency_ms is one budget: give at most one target_gflops beside it, not 2",
+        ),
+        (replace(LATENCY, target_latency_ms=None), "target_gflops is empty"),
+    ],
+)
+def test_bad_hardware_targets_are_rejected(settings: SearchSettings, message: str) -> None:
     with pytest.raises(SearchError, match=message):
         validate(X3D_SPACE, settings)

@@ -23,15 +23,18 @@ from hydra_configs import SMALL_SEARCH, compose_config
 
 from expansion.describe import main as describe
 from expansion.errors import ConfigError, UserError
+from expansion.results.store import ResultsStore
+from expansion.search import hardware
 from expansion.search.complexity import measure_config
 from expansion.search.config import run_settings
 from expansion.search.coordinator import TrialCrash
 from expansion.search.dispatch import cpus_per_trial
 from expansion.search.driver import dry_run, run_search
 from expansion.search.records import TrialOutcome, TrialSpec
+from expansion.training.latency import Latency
 from expansion.training.resources import Resources
 from expansion.training.trial import TrialJob, run_trial
-from search_spaces.x3d import PRESETS, X3D_SPACE
+from search_spaces.x3d import AXES, PRESETS, X3D_SPACE, X3DConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = SMALL_SEARCH
@@ -447,3 +450,96 @@ def test_a_dry_run_from_the_command_line_prints_the_plan_and_writes_nothing(
     assert "s00-seed" in done.stdout and not run_dir.exists()
     with pytest.raises(ConfigError, match="does not take resume="):
         dry_run(settings(*SMALL, "dry_run=true", f"resume={tmp_path}"), io.StringIO())
+
+
+def test_an_unreachable_latency_target_exits_2_with_one_line_before_any_trial(
+    tmp_path: Path,
+) -> None:
+    run_dir = tmp_path / "run"
+    command = [sys.executable, "-m", "expansion.run", *SMALL, "dispatcher=inline"]
+    command += ["target_latency_ms=0.001", f"run_dir={run_dir}"]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert re.fullmatch(
+        r"expansion\.run: error: target_latency_ms=0\.001 is not above the seed's measured "
+        r"[\d.]+ ms: no model of the search fits it",
+        line,
+    )
+    assert not run_dir.exists()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["target_latency_ms=-3"], "target_latency_ms must be positive and finite, got -3.0"),
+        (["target_latency_ms=nan"], "target_latency_ms must be positive and finite, got nan"),
+        (["target_latency_ms=fast"], "target_latency_ms: expected a number, got 'fast'"),
+        (["target_gflops=[0.03,0.05]", "target_latency_ms=50"], "one budget"),
+        (["target_memory_mb=500"], "target_memory_mb needs trials on a GPU"),
+        (["target_gflops=null"], "target_gflops is required"),
+    ],
+)
+def test_bad_hardware_targets_fail_before_any_trial(
+    tmp_path: Path, overrides: list[str], message: str
+) -> None:
+    if "target_memory_mb=500" in overrides and torch.cuda.is_available():
+        pytest.skip("trials on this machine run on its GPU, where memory is measured")
+    config = settings(*SMALL, "dispatcher=inline", *overrides)
+    with pytest.raises(UserError, match=message):
+        run_search(config, tmp_path, trial_function=_never_called, stream=io.StringIO())
+    assert not any(tmp_path.iterdir())
+
+
+CLASSES = 6  # blinks's
+
+
+def fake_ms(config: X3DConfig) -> float:
+    """A deterministic device: milliseconds that grow with parameters, frames and pixels."""
+    model = X3D_SPACE.build(config, CLASSES)
+    params = sum(parameter.numel() for parameter in model.parameters())
+    return 1e-5 * params * config.frames * (config.crop / 112) ** 2
+
+
+def fake_measure_latency(model: Any, view: Any, device: Any, repeats: int, warmup: int) -> Latency:
+    milliseconds = fake_ms(model.config)
+    return Latency(milliseconds, 0.9 * milliseconds, 1.2 * milliseconds, repeats)
+
+
+def test_a_search_to_a_latency_target_contracts_to_it_and_resumes_without_measuring(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hardware, "measure_latency", fake_measure_latency)
+    target = 1.5 * fake_ms(X3D_SPACE.seed)  # every step-1 candidate is about twice the seed's
+    overrides = [*SMALL, "dispatcher=inline", "data.num_train=12", "machine_cpus=1"]
+    overrides += ["target_gflops=null", f"target_latency_ms={target}"]
+    console = io.StringIO()
+    result = run_search(settings(*overrides), tmp_path, stream=console)
+    trials = check_run_dir(tmp_path)
+    assert list(trials["phase"]) == ["forward"] * 4 + ["contract"]
+    overshoot, contracted = result.path[-2:]
+    assert contracted is result.final and fake_ms(overshoot.spec.config) > target
+    final_ms = fake_ms(contracted.spec.config)
+    # the largest model within the target along the axis, by brute force over its factors
+    apply = AXES[contracted.spec.axis].apply
+    grid = [fake_ms(apply(overshoot.spec.config, i / 40)) for i in range(1, 40)]
+    assert max(ms for ms in grid if ms <= target) <= final_ms <= target
+    final = yaml.safe_load((tmp_path / "final.yaml").read_text())
+    assert final["target_gflops"] is None and final["target_latency_ms"] == target
+    assert final["latency_ms"] == final_ms
+    assert final["latency_ms_share"] == final_ms / target
+    share = f"{final_ms / target:.1%}"
+    assert f"latency {final_ms:.4g} ms = {share} of the {target:g} ms target" in console.getvalue()
+    recorded = pd.read_csv(tmp_path / "hardware.csv")
+    assert set(recorded["figure"]) == {"latency_ms"} and set(recorded["threads"]) == {1}
+    assert len(recorded) == len(recorded.drop_duplicates(list(X3D_SPACE.to_dict(X3D_SPACE.seed))))
+
+    # a resume after the contraction was lost trains it again, from the recorded figures alone
+    def never(*args: Any) -> Latency:
+        raise AssertionError("a resume measured a configuration again")
+
+    monkeypatch.setattr(hardware, "measure_latency", never)
+    ResultsStore(tmp_path, X3D_SPACE).retire([contracted.trial_id])
+    resumed = run_search({"resume": str(tmp_path)}, tmp_path, stream=io.StringIO())
+    assert resumed.final.spec == contracted.spec
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "hardware.csv"), recorded)
