@@ -102,13 +102,17 @@ def report(runs: Sequence[RunTable]) -> str:
         lines = ["Seed noise: no candidate was trained with two seeds (give runs of other seeds)."]
     lines += ["", _markdown(comparison_table(runs, noise)), ""]
     for run in runs:
-        trials = run.trials[run.trials["status"] == "ok"]
+        # what the run trained itself: trials it took from another run (reuse=) cost it nothing
+        trained = run.trials[run.trials["reused_from"].fillna("") == ""]
+        trials = trained[trained["status"] == "ok"]
         line = (
-            f"{run.name}: {len(run.trials)} trials, {format_seconds(float(trials['wall_s'].sum()))}"
+            f"{run.name}: {len(trained)} trials, {format_seconds(float(trials['wall_s'].sum()))}"
             " of trial time in all"
         )
         if trials["cpu_s"].notna().all():  # runs recorded before cpu_s existed lack it
             line += f", {format_seconds(float(trials['cpu_s'].sum()))} of CPU time"
+        if reused := len(run.trials) - len(trained):
+            line += f"; {reused} more trials reused from other runs"
         lines.append(line)
     return "\n".join(lines)
 

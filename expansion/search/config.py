@@ -41,6 +41,7 @@ class RunSettings:
     machine_cpus: int | None  # what lone trials share out (None: a cluster's trials don't)
     retry_failed: bool  # a resume also retrains trials that diverged
     data_name: str  # what the trials train on, e.g. scales-v1 (recorded in final.yaml)
+    reuse: tuple[Path, ...] = ()  # run folders whose trials this search takes (search/reuse.py)
 
 
 def run_settings(config: Mapping[str, Any], run_dir: Path) -> RunSettings:
@@ -102,7 +103,16 @@ def run_settings(config: Mapping[str, Any], run_dir: Path) -> RunSettings:
         machine_cpus,
         retry_failed,
         data_identity(config["data"]),
+        _reuse_folders(config.get("reuse")),
     )
+
+
+def _reuse_folders(value: Any) -> tuple[Path, ...]:
+    """`reuse=`: one run folder or a list of them, or none."""
+    if value is None or value == "":
+        return ()
+    names = [value] if isinstance(value, str | Path) else list(value)
+    return tuple(absolute_path(name) for name in names)
 
 
 def _targets(config: Mapping[str, Any], space: SearchSpace, num_classes: int) -> tuple[float, ...]:

@@ -91,9 +91,10 @@ class Progress:
             f"{outcome.latency_ms:7.1f} ms" if outcome.latency_ms == outcome.latency_ms else ""
         )
         status = "" if outcome.status == "ok" else f"  {outcome.status}: {outcome.error}"
+        took = "reused" if outcome.reused else format_seconds(outcome.wall_s)
         self.bar.write(
             f"step {spec.step:>2} {spec.phase:<8} {spec.axis:<10} {spec.gflops:8.4f} GFLOPs  "
-            f"top-1 {top1}  {format_seconds(outcome.wall_s):>7}{latency:>11}{status}",
+            f"top-1 {top1}  {took:>7}{latency:>11}{status}",
             file=self.stream,
         )
         remaining = max(self.bar.total - self.bar.n, 0)
@@ -120,6 +121,8 @@ def format_summary(
     machine), so cores left idle count as time outside training.
     """
     final = result.final
+    reused = [record for record in trained if record.outcome.reused]
+    trained = [record for record in trained if not record.outcome.reused]
     filled = sum(
         record.outcome.wall_s * (record.outcome.gpus or max(record.outcome.threads, 1))
         for record in trained
@@ -131,6 +134,9 @@ def format_summary(
         f"{len(trained)} trials in {format_seconds(seconds)}; "
         f"time outside training ≈ {outside:.0%}",
     ]
+    if reused:
+        sources = sorted({record.outcome.reused_from for record in reused})
+        lines.append(f"{len(reused)} trials reused from {', '.join(sources)}")
     measured = measured or {}
     if "latency_ms" in measured:
         lines.insert(

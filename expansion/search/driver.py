@@ -46,14 +46,15 @@ from expansion.search.hardware import HardwareTable, require_memory_device
 from expansion.search.plan import Plan, estimate, projected, untimed
 from expansion.search.preview import Preview, preview
 from expansion.search.records import TrialOutcome, TrialRecord, TrialSpec
+from expansion.search.reuse import ReusableTrials
 from expansion.training import runtime
 from expansion.training.trial import TrialJob, run_trial
 from expansion.training.trial_weights import keep_only
 from search_spaces.base import InputView
 
-# On resume these may change (where trials run, and whether diverged trials are tried again);
-# everything else is the search's identity.
-RESUMABLE_OVERRIDES = ("dispatcher", "ray", "retry_failed")
+# On resume these may change (where trials run, whether diverged trials are tried again, which
+# runs' trials are taken instead of trained); everything else is the search's identity.
+RESUMABLE_OVERRIDES = ("dispatcher", "ray", "retry_failed", "reuse")
 
 
 def run_search(
@@ -91,6 +92,7 @@ def run_search(
     validate(settings.job.space, settings.search)
     measures = _hardware_table(settings, settings.run_dir)  # a resume reads what it recorded
     check_reachable(settings.job.space, settings.search, measures)
+    reusable = ReusableTrials.open(settings.reuse, settings)
     if folder.ignored:
         print(
             f"resume: ignored {', '.join(folder.ignored)}: a search continues with the settings "
@@ -112,7 +114,7 @@ def run_search(
         with RunLock(folder.path):
             folder.save_settings()
             measures.record_in(settings.run_dir)
-            return search(settings, dispatcher, stream, measures, unreadable)
+            return search(settings, dispatcher, stream, measures, reusable, unreadable)
 
 
 def search(
@@ -120,12 +122,14 @@ def search(
     dispatcher: Dispatcher,
     stream: TextIO,
     measures: HardwareTable,
+    reusable: ReusableTrials,
     unreadable: Sequence[str] = (),
 ) -> Finished:
     """Train candidates until the coordinator is done; write the path, final model and plots.
 
-    `measures` records the figures of hardware targets; `unreadable` are the videos the
-    pre-flight check could not read.
+    `measures` records the figures of hardware targets; candidates `reusable` holds are taken
+    from other runs instead of trained; `unreadable` are the videos the pre-flight check could
+    not read.
     """
     started = time.perf_counter()
     job = settings.job
@@ -140,6 +144,8 @@ def search(
     print(f"data: {settings.data_name}, {val_videos} validation videos", file=stream)
     if records:
         print(f"resuming {settings.run_dir}: {len(records)} trials already done", file=stream)
+    if settings.reuse:
+        print(f"reuse: {len(reusable)} trials of {len(settings.reuse)} run(s) to take", file=stream)
     progress = Progress(plan, stream)
 
     def record(spec: TrialSpec, outcome: TrialOutcome) -> None:
@@ -156,7 +162,16 @@ def search(
             while not isinstance(
                 action := next_action(space, settings.search, records, measures), Finished
             ):
-                dispatcher.run(action.trials, _step_job(settings, action.step_size), record)
+                step_job = _step_job(settings, action.step_size)
+                threads = step_job.resources.cpus
+                to_train = []
+                for spec in action.trials:
+                    if (taken := reusable.take(spec, threads, job.weights_dir)) is None:
+                        to_train.append(spec)
+                    else:
+                        record(spec, taken)
+                if to_train:
+                    dispatcher.run(to_train, step_job, record)
                 finished = {entry.trial_id for entry in records}
                 for spec in action.trials:  # never propose the same trial forever
                     if spec.trial_id not in finished:

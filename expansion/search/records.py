@@ -74,6 +74,12 @@ class TrialOutcome:
     # CPU seconds of the trial's process, all its threads: the core-seconds it cost, which
     # other work on the machine does not inflate the way it does `wall_s`
     cpu_s: float = float("nan")
+    # the run folder this outcome was taken from (`reuse=`) rather than trained in; "": trained
+    reused_from: str = ""
+
+    @property
+    def reused(self) -> bool:
+        return bool(self.reused_from)
 
 
 @dataclass(frozen=True)
@@ -153,6 +159,7 @@ class TrialRecord:
         values["failure"] = _text(values.get("failure", ""))
         values["bad_videos"] = tuple(_text(values.get("bad_videos", "")).splitlines())
         values["correct"] = _text(values.get("correct", ""))
+        values["reused_from"] = _text(values.get("reused_from", ""))
         return cls(str(row["run_id"]), int(row["seed"]), spec, TrialOutcome(**values))
 
 

@@ -1,0 +1,111 @@
+"""`reuse=[RUN_DIR, …]`: the trials earlier searches trained, taken instead of trained again.
+
+A trial is a function of its specification and of the settings that train it (space, data,
+trial schedule, seed, the CPUs it shares, inheritance and fidelity); the targets, the selection
+rule and where the search runs do not enter it. A search to other targets, or with another
+selection, can therefore take every trial it shares with an earlier search of the same training
+settings (typically the whole forward path) and train only what is new, such as the
+contractions. A reused row keeps the source's outcome, with `reused_from` naming the source's
+folder; where this search keeps weights, the source's are copied beside its own, and a trial
+whose weights the source no longer has is trained instead.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from expansion.config_values import read_yaml_mapping
+from expansion.errors import ConfigError
+from expansion.results.atomic import write_atomically
+from expansion.results.run_table import SETTINGS_YAML
+from expansion.results.store import ResultsStore
+from expansion.search.config import RunSettings, run_settings
+from expansion.search.records import TrialOutcome, TrialRecord, TrialSpec
+from expansion.training.trial_weights import WEIGHTS_DIR, weights_path
+
+
+@dataclass(frozen=True)
+class _Source:
+    folder: Path
+    record: TrialRecord
+
+
+class ReusableTrials:
+    """The finished trials of other run folders, by trial id (the first folder listed wins)."""
+
+    def __init__(self, trials: dict[str, _Source]) -> None:
+        self.trials = trials
+
+    @classmethod
+    def open(cls, folders: Sequence[Path], settings: RunSettings) -> ReusableTrials:
+        """The trials of `folders`, each checked to have been trained as `settings` train.
+
+        Failures that a resume would train again (a crash, a lost worker, unreadable data) are
+        left out: they are not the candidate's result.
+        """
+        trials: dict[str, _Source] = {}
+        for folder in folders:
+            if folder == settings.run_dir:
+                raise ConfigError(f"reuse={folder} is this search's own folder")
+            source = _source_settings(folder)
+            if (differs := _training_difference(source, settings)) is not None:
+                raise ConfigError(
+                    f"reuse={folder}: its trials were trained with another {differs}, so they "
+                    "are not this search's"
+                )
+            for record in ResultsStore(folder, settings.job.space).records():
+                if not record.retried_on_resume:
+                    trials.setdefault(record.trial_id, _Source(folder, record))
+        return cls(trials)
+
+    def __len__(self) -> int:
+        return len(self.trials)
+
+    def take(self, spec: TrialSpec, threads: int, weights_dir: Path | None) -> TrialOutcome | None:
+        """The recorded outcome of `spec` trained with `threads`, or None to train it.
+
+        With `weights_dir` (this search keeps weights), the source's weights of the trial are
+        copied there first; without them the trial is trained.
+        """
+        source = self.trials.get(spec.trial_id)
+        if source is None or source.record.spec != spec or source.record.outcome.threads != threads:
+            return None
+        if weights_dir is not None:
+            weights = weights_path(source.folder / WEIGHTS_DIR, spec.trial_id)
+            if not weights.is_file():
+                return None
+            weights_dir.mkdir(parents=True, exist_ok=True)
+            copy = weights_path(weights_dir, spec.trial_id)
+            write_atomically(copy, lambda path: shutil.copyfile(weights, path))
+        return replace(source.record.outcome, reused_from=str(source.folder))
+
+
+def _source_settings(folder: Path) -> RunSettings:
+    saved = folder / SETTINGS_YAML
+    if not saved.is_file():
+        raise ConfigError(f"reuse={folder}: no {SETTINGS_YAML} there (not a search's folder)")
+    return run_settings(read_yaml_mapping(saved), folder)
+
+
+def _training_difference(source: RunSettings, settings: RunSettings) -> str | None:
+    """The first setting that trains a trial differently in `source` and `settings`, or None."""
+    for name, ours, theirs in (
+        ("space", settings.job.space.name, source.job.space.name),
+        ("dataset", settings.data_name, source.data_name),
+        ("data", settings.job.data, source.job.data),
+        ("seed", settings.job.seed, source.job.seed),
+        ("trial schedule", settings.job.schedule, source.job.schedule),
+        ("trial resources", settings.job.resources, source.job.resources),
+        ("machine_cpus", settings.machine_cpus, source.machine_cpus),
+        ("inherit", settings.search.inherit, source.search.inherit),
+        ("inherit_noise", settings.job.inherit_noise, source.job.inherit_noise),
+        ("contract_from", settings.search.contract_from, source.search.contract_from),
+        ("fidelity", settings.search.fidelity, source.search.fidelity),
+        ("rungs", settings.search.rungs, source.search.rungs),
+    ):
+        if ours != theirs:
+            return name
+    return None

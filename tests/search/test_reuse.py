@@ -1,0 +1,110 @@
+"""`reuse=`: a search takes the trials an earlier search of the same training settings recorded."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from hydra_configs import SMALL_SEARCH, compose_config
+
+from expansion import compare
+from expansion.errors import ConfigError
+from expansion.results.run_table import load_run
+from expansion.search.driver import run_search
+from expansion.search.records import TrialOutcome, TrialSpec
+from expansion.training.trial import TrialJob
+from expansion.training.trial_weights import weights_path
+
+# Two spatial steps, replayed: forward trials s00-seed, s01-spatial, s02-spatial.
+SETTINGS = [*SMALL_SEARCH, "dispatcher=inline", "replay=[spatial,spatial]", "machine_cpus=1"]
+
+
+class ScoredTrials:
+    """A trial function that trains nothing: top-1 grows with GFLOPs; it notes what it ran and
+    leaves a weights file where the search keeps weights."""
+
+    def __init__(self) -> None:
+        self.ran: list[str] = []
+
+    def __call__(self, spec: TrialSpec, job: TrialJob, report: Any = None) -> TrialOutcome:
+        self.ran.append(spec.trial_id)
+        if job.weights_dir is not None:
+            job.weights_dir.mkdir(parents=True, exist_ok=True)
+            weights_path(job.weights_dir, spec.trial_id).write_bytes(spec.trial_id.encode())
+        top1 = min(0.3 + 5 * spec.gflops, 0.99)
+        threads = job.resources.cpus
+        return TrialOutcome("ok", top1=top1, wall_s=1.0, cpu_s=1.0, threads=threads, epochs=1)
+
+
+def search(run_dir: Path, trials: ScoredTrials, *overrides: str) -> str:
+    console = io.StringIO()
+    config = compose_config("config", *SETTINGS, *overrides)
+    run_search(config, run_dir, trial_function=trials, stream=console)
+    return console.getvalue()
+
+
+def test_a_search_to_new_targets_trains_only_the_trials_it_does_not_share(tmp_path: Path) -> None:
+    first, reusing, fresh = ScoredTrials(), ScoredTrials(), ScoredTrials()
+    search(tmp_path / "first", first, "target_gflops=0.05")
+    targets = "target_gflops=[0.03,0.05]"
+    console = search(tmp_path / "reusing", reusing, targets, f"reuse={tmp_path / 'first'}")
+    search(tmp_path / "fresh", fresh, targets)
+
+    # the same search as one that trained everything, at the cost of what the first lacked
+    for name in ("path.csv", "members.csv", "final.yaml"):
+        assert (tmp_path / "reusing" / name).read_text() == (tmp_path / "fresh" / name).read_text()
+    assert reusing.ran == [trial for trial in fresh.ran if trial not in first.ran]
+    assert "s02-contract-spatial-t1" in reusing.ran
+    assert {"s00-seed", "s01-spatial", "s02-spatial"} <= set(first.ran) - set(reusing.ran)
+
+    table = pd.read_csv(tmp_path / "reusing" / "trials.csv").set_index("trial_id")
+    source = pd.read_csv(tmp_path / "first" / "trials.csv").set_index("trial_id")
+    reused = table[table["reused_from"].notna()]
+    assert sorted(reused.index) == sorted(set(fresh.ran) & set(first.ran))
+    assert set(reused["reused_from"]) == {str(tmp_path / "first")}
+    assert (reused["top1"] == source.loc[reused.index, "top1"]).all()
+    assert table.loc[reusing.ran, "reused_from"].isna().all()
+    assert f"{len(reused)} trials reused from {tmp_path / 'first'}" in console
+    report = compare.report([load_run(tmp_path / "reusing")])
+    assert f"reusing: {len(reusing.ran)} trials" in report
+    assert f"; {len(reused)} more trials reused from other runs" in report
+    trial_lines = [line for line in console.splitlines() if line.startswith("step  1 forward")]
+    assert trial_lines and trial_lines[0].split("top-1")[1].split()[1] == "reused"
+
+
+def test_weights_are_copied_with_the_trials_and_a_trial_without_them_is_trained(
+    tmp_path: Path,
+) -> None:
+    first, reusing = ScoredTrials(), ScoredTrials()
+    search(tmp_path / "first", first, "target_gflops=0.05", "inherit=true")
+    weights_path(tmp_path / "first" / "weights", "s01-spatial").unlink()
+    search(
+        tmp_path / "reusing", reusing, "target_gflops=0.05", "inherit=true",
+        f"reuse={tmp_path / 'first'}",
+    )  # fmt: skip
+
+    assert "s01-spatial" in reusing.ran and "s00-seed" not in reusing.ran
+    copied = weights_path(tmp_path / "reusing" / "weights", "s00-seed")
+    assert copied.read_bytes() == b"s00-seed"
+
+
+@pytest.mark.parametrize(
+    ("override", "named"),
+    [("seed=1", "seed"), ("trial.epochs=2", "trial schedule"), ("inherit=true", "inherit")],
+)
+def test_a_run_trained_otherwise_is_refused_in_one_line(
+    tmp_path: Path, override: str, named: str
+) -> None:
+    search(tmp_path / "first", ScoredTrials(), "target_gflops=0.05")
+    reusing = ScoredTrials()
+    with pytest.raises(ConfigError, match=f"trained with another {named}, so"):
+        search(tmp_path / "other", reusing, override, f"reuse={tmp_path / 'first'}")
+    assert reusing.ran == [] and not (tmp_path / "other" / "trials.csv").exists()
+
+
+def test_reuse_needs_a_search_folder(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"no search\.yaml there"):
+        search(tmp_path / "run", ScoredTrials(), f"reuse={tmp_path / 'nothing'}")
