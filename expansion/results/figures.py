@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -60,12 +60,31 @@ class Cost:
 
 
 GFLOPS = Cost("gflops", "GFLOPs (multiply-adds of one clip, log scale)", "GFLOPs")
-LATENCY = Cost("latency_ms", "latency (ms for one clip on the trial's device, log scale)", "ms")
+LATENCY = Cost(
+    "latency_ms",
+    "latency (ms for one clip on the trials' device, log scale; the search's own measurement "
+    "where it made one)",
+    "ms",
+)
 
 
 def has_latency(run: RunTable) -> bool:
     """Whether the run's trials measured their latency (runs before it was recorded did not)."""
     return "latency_ms" in run.trials and bool(run.trials["latency_ms"].notna().any())
+
+
+def searched_latency(run: RunTable) -> RunTable:
+    """`run` with the latency of each trial whose configuration the search measured itself
+    (`hardware.csv`: between steps, every configuration alike) set to that measurement; the
+    others keep the latency their trial measured beside the other trials of its step."""
+    if run.hardware.empty:
+        return run
+    fields = list(run.space.to_dict(run.space.seed))
+    measured = run.hardware[run.hardware["figure"] == "latency_ms"]
+    measured = measured[[*fields, "value"]].drop_duplicates(fields)
+    trials = run.trials.merge(measured, on=fields, how="left")
+    latency = trials.pop("value").fillna(trials["latency_ms"])
+    return replace(run, trials=trials.assign(latency_ms=latency))
 
 
 def plot_frontier(runs: Sequence[RunTable], out: Path, cost: Cost = GFLOPS) -> None:
@@ -77,12 +96,13 @@ def plot_frontier(runs: Sequence[RunTable], out: Path, cost: Cost = GFLOPS) -> N
     figure = Figure(figsize=(8.5, 5.2), layout="constrained")
     axes = figure.add_subplot()
     axes.set_xscale("log")
+    if cost == LATENCY:
+        runs = [searched_latency(run) for run in runs]
     for rank, run in enumerate(runs):
         _draw_trials(axes, run, _colour(rank), cost.column)
         _draw_kept_path(axes, run, rank, cost.column)
         _draw_members(axes, run, rank, cost.column, "top1")
-    if cost == GFLOPS:
-        _draw_targets(axes, runs, vertical=True)
+    _draw_targets(axes, runs, vertical=True, cost=cost)
     _log_axis(axes.xaxis)
     axes.set_xlabel(cost.label)
     axes.set_ylabel("top-1 accuracy (%)")
@@ -347,10 +367,16 @@ def _final_cost(run: RunTable, column: str) -> float | None:
     return None if rows.empty or pd.isna(rows.iloc[0]) else float(rows.iloc[0])
 
 
-def _draw_targets(axes: Axes, runs: Sequence[RunTable], vertical: bool) -> None:
-    """One dashed line per distinct target, named where the paths rarely are."""
-    for target in sorted({target for run in runs for target in run.targets}):
-        text = f"target {target:g} GFLOPs"
+def _draw_targets(
+    axes: Axes, runs: Sequence[RunTable], vertical: bool, cost: Cost = GFLOPS
+) -> None:
+    """One dashed line per distinct target of `cost`, named where the paths rarely are."""
+    if cost == LATENCY:
+        targets = {run.target_latency_ms for run in runs} - {None}
+    else:
+        targets = {target for run in runs for target in run.targets}
+    for target in sorted(targets):
+        text = f"target {target:g} {cost.unit}"
         if vertical:
             axes.axvline(target, ls="--", lw=1, color=NEUTRAL, zorder=1)
             axes.annotate(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ from expansion.config_values import read_yaml_mapping
 from expansion.errors import UserError
 from expansion.results.store import (
     FINAL_YAML,
+    HARDWARE_CSV,
     MEMBERS_CSV,
     PATH_CSV,
     TRIALS_CSV,
@@ -37,7 +38,8 @@ class RunTable:
     """What the figures show of one run directory.
 
     `path` and `members` are empty and `final` None for a run that has not finished (or was
-    killed); `members` is empty too for a search to one target.
+    killed); `members` is empty too for a search to one target, `hardware` (the search's own
+    measurements, `hardware.csv`) for a search without hardware targets.
     """
 
     name: str
@@ -46,6 +48,7 @@ class RunTable:
     path: pd.DataFrame
     final: Mapping[str, Any] | None
     members: pd.DataFrame
+    hardware: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def target_gflops(self) -> float | None:
@@ -59,6 +62,11 @@ class RunTable:
         if not self.members.empty:
             return tuple(float(target) for target in self.members["target_gflops"])
         return () if self.target_gflops is None else (self.target_gflops,)
+
+    @property
+    def target_latency_ms(self) -> float | None:
+        target = (self.final or {}).get("target_latency_ms")
+        return None if target is None else float(target)
 
 
 def load_run(run_dir: Path) -> RunTable:
@@ -77,7 +85,9 @@ def load_run(run_dir: Path) -> RunTable:
     space = get_space(space_name(settings.get("space") or (final or {}).get("space")))
     path, members = (_optional_csv(run_dir / name, space) for name in (PATH_CSV, MEMBERS_CSV))
     trials = ResultsStore(run_dir, space).table()
-    return RunTable(run_dir.resolve().name, space, trials, path, final, members)
+    measured = run_dir / HARDWARE_CSV
+    hardware = pd.read_csv(measured) if measured.exists() else pd.DataFrame()
+    return RunTable(run_dir.resolve().name, space, trials, path, final, members, hardware)
 
 
 def _optional_csv(path: Path, space: SearchSpace) -> pd.DataFrame:

@@ -32,6 +32,7 @@ PATH_CSV = "path.csv"
 FINAL_YAML = "final.yaml"
 RETIRED_TRIALS_CSV = "retired_trials.csv"
 MEMBERS_CSV = "members.csv"
+HARDWARE_CSV = "hardware.csv"  # the search's own measurements for hardware targets
 
 # path.csv: the kept model of each step, then its configuration's fields.
 PATH_COLUMNS = ("step", "trial_id", "phase", "axis", "gflops", "params_m", "top1", "top5")

@@ -32,13 +32,13 @@ from torch import nn
 
 from expansion.errors import ConfigError
 from expansion.results.atomic import write_atomically
+from expansion.results.store import HARDWARE_CSV
 from expansion.training import runtime
 from expansion.training.latency import measure_latency
 from expansion.training.optim import build_sgd
 from expansion.training.schedule import Schedule
 from search_spaces import SearchSpace
 
-HARDWARE_CSV = "hardware.csv"
 LATENCY_REPEATS = 9
 LATENCY_WARMUP = 2
 TRAIN_STEPS = 2

@@ -6,14 +6,21 @@ import random
 from dataclasses import replace
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from test_store import make_record
 
 from expansion.errors import UserError
 from expansion.plot import main
-from expansion.results.figures import _device, draw_figures, has_latency, pareto_front
+from expansion.results.figures import (
+    _device,
+    draw_figures,
+    has_latency,
+    pareto_front,
+    searched_latency,
+)
 from expansion.results.run_table import load_run
-from expansion.results.store import ResultsStore
+from expansion.results.store import HARDWARE_CSV, ResultsStore
 from expansion.search.records import TrialRecord
 from search_spaces.x3d import AXES, X3D_SPACE
 
@@ -218,3 +225,24 @@ def test_latency_frontier_overlays_runs_labelled_by_device(
         "frontier.png",
         "path.png",
     ]
+
+
+def test_the_latency_figure_takes_the_searchs_own_measurements(
+    runs: list[Path], tmp_path: Path
+) -> None:
+    run_dir = timed_copy(runs[0], tmp_path / "timed", "cpu", 300.0)
+    trials = load_run(run_dir).trials
+    kept = pd.read_csv(run_dir / "path.csv")["trial_id"].iloc[-2]
+    row = trials.set_index("trial_id").loc[kept]
+    fields = list(X3D_SPACE.to_dict(X3D_SPACE.seed))
+    measured = {"figure": "latency_ms", **{name: row[name] for name in fields}, "value": 7.5}
+    pd.DataFrame([measured]).to_csv(run_dir / HARDWARE_CSV, index=False)
+
+    searched = searched_latency(load_run(run_dir)).trials
+    same_config = (trials[fields] == row[fields]).all(axis=1)
+    assert same_config.any() and (searched.loc[same_config, "latency_ms"] == 7.5).all()
+    pd.testing.assert_series_equal(
+        searched.loc[~same_config, "latency_ms"], trials.loc[~same_config, "latency_ms"]
+    )
+    assert list(searched["trial_id"]) == list(trials["trial_id"])
+    assert_png(draw_figures([load_run(run_dir)], tmp_path / "figures")[-1])

@@ -10,8 +10,9 @@ import pytest
 import torch
 
 from expansion.errors import ConfigError
+from expansion.results.store import HARDWARE_CSV
 from expansion.search import hardware
-from expansion.search.hardware import HARDWARE_CSV, HardwareTable
+from expansion.search.hardware import HardwareTable
 from expansion.training.latency import Latency
 from expansion.training.schedule import Schedule
 from search_spaces.x3d import X3D_SPACE
