@@ -46,28 +46,38 @@ def search(run_dir: Path, trials: ScoredTrials, *overrides: str) -> str:
     return console.getvalue()
 
 
-def test_a_search_to_new_targets_trains_only_the_trials_it_does_not_share(tmp_path: Path) -> None:
-    first, reusing, fresh = ScoredTrials(), ScoredTrials(), ScoredTrials()
-    search(tmp_path / "first", first, "target_gflops=0.05")
+@pytest.fixture(scope="module")
+def first(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ScoredTrials]:
+    """A search to 0.05 GFLOPs, and what it trained."""
+    run_dir, trials = tmp_path_factory.mktemp("first"), ScoredTrials()
+    search(run_dir, trials, "target_gflops=0.05")
+    return run_dir, trials
+
+
+def test_a_search_to_new_targets_trains_only_the_trials_it_does_not_share(
+    tmp_path: Path, first: tuple[Path, ScoredTrials]
+) -> None:
+    source, trained_first = first
+    reusing, fresh = ScoredTrials(), ScoredTrials()
     targets = "target_gflops=[0.03,0.05]"
-    console = search(tmp_path / "reusing", reusing, targets, f"reuse={tmp_path / 'first'}")
+    console = search(tmp_path / "reusing", reusing, targets, f"reuse={source}")
     search(tmp_path / "fresh", fresh, targets)
 
     # the same search as one that trained everything, at the cost of what the first lacked
     for name in ("path.csv", "members.csv", "final.yaml"):
         assert (tmp_path / "reusing" / name).read_text() == (tmp_path / "fresh" / name).read_text()
-    assert reusing.ran == [trial for trial in fresh.ran if trial not in first.ran]
+    assert reusing.ran == [trial for trial in fresh.ran if trial not in trained_first.ran]
     assert "s02-contract-spatial-t1" in reusing.ran
-    assert {"s00-seed", "s01-spatial", "s02-spatial"} <= set(first.ran) - set(reusing.ran)
+    assert {"s00-seed", "s01-spatial", "s02-spatial"} <= set(trained_first.ran) - set(reusing.ran)
 
     table = pd.read_csv(tmp_path / "reusing" / "trials.csv").set_index("trial_id")
-    source = pd.read_csv(tmp_path / "first" / "trials.csv").set_index("trial_id")
+    recorded = pd.read_csv(source / "trials.csv").set_index("trial_id")
     reused = table[table["reused_from"].notna()]
-    assert sorted(reused.index) == sorted(set(fresh.ran) & set(first.ran))
-    assert set(reused["reused_from"]) == {str(tmp_path / "first")}
-    assert (reused["top1"] == source.loc[reused.index, "top1"]).all()
+    assert sorted(reused.index) == sorted(set(fresh.ran) & set(trained_first.ran))
+    assert set(reused["reused_from"]) == {str(source)}
+    assert (reused["top1"] == recorded.loc[reused.index, "top1"]).all()
     assert table.loc[reusing.ran, "reused_from"].isna().all()
-    assert f"{len(reused)} trials reused from {tmp_path / 'first'}" in console
+    assert f"{len(reused)} trials reused from {source}" in console
     report = compare.report([load_run(tmp_path / "reusing")])
     assert f"reusing: {len(reusing.ran)} trials" in report
     assert f"; {len(reused)} more trials reused from other runs" in report
@@ -96,12 +106,11 @@ def test_weights_are_copied_with_the_trials_and_a_trial_without_them_is_trained(
     [("seed=1", "seed"), ("trial.epochs=2", "trial schedule"), ("inherit=true", "inherit")],
 )
 def test_a_run_trained_otherwise_is_refused_in_one_line(
-    tmp_path: Path, override: str, named: str
+    tmp_path: Path, first: tuple[Path, ScoredTrials], override: str, named: str
 ) -> None:
-    search(tmp_path / "first", ScoredTrials(), "target_gflops=0.05")
     reusing = ScoredTrials()
     with pytest.raises(ConfigError, match=f"trained with another {named}, so"):
-        search(tmp_path / "other", reusing, override, f"reuse={tmp_path / 'first'}")
+        search(tmp_path / "other", reusing, override, f"reuse={first[0]}")
     assert reusing.ran == [] and not (tmp_path / "other" / "trials.csv").exists()
 
 
