@@ -20,6 +20,7 @@ import pytest
 import torch
 import yaml
 from hydra_configs import SMALL_SEARCH, compose_config
+from scored_trials import ScoredTrials
 
 from expansion.describe import main as describe
 from expansion.errors import ConfigError, UserError
@@ -253,7 +254,7 @@ def test_a_run_dir_is_not_overwritten_and_resume_needs_a_run(tmp_path: Path) -> 
 
 def test_a_run_records_its_dataset_and_a_resume_checks_it(tmp_path: Path) -> None:
     run = tmp_path / "run"
-    search(run, "dispatcher=inline")
+    search(run, "dispatcher=inline", trial_function=ScoredTrials())
     saved = yaml.safe_load((run / "search.yaml").read_text())
     assert (saved["data"]["dataset"], saved["data"]["version"]) == ("blinks", 1)
     assert yaml.safe_load((run / "final.yaml").read_text())["data"] == "blinks-v1"

@@ -4,39 +4,20 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
 from hydra_configs import SMALL_SEARCH, compose_config
+from scored_trials import ScoredTrials
 
 from expansion import compare
 from expansion.errors import ConfigError
 from expansion.results.run_table import load_run
 from expansion.search.driver import run_search
-from expansion.search.records import TrialOutcome, TrialSpec
-from expansion.training.trial import TrialJob
 from expansion.training.trial_weights import weights_path
 
 # Two spatial steps, replayed: forward trials s00-seed, s01-spatial, s02-spatial.
 SETTINGS = [*SMALL_SEARCH, "dispatcher=inline", "replay=[spatial,spatial]", "machine_cpus=1"]
-
-
-class ScoredTrials:
-    """A trial function that trains nothing: top-1 grows with GFLOPs; it notes what it ran and
-    leaves a weights file where the search keeps weights."""
-
-    def __init__(self) -> None:
-        self.ran: list[str] = []
-
-    def __call__(self, spec: TrialSpec, job: TrialJob, report: Any = None) -> TrialOutcome:
-        self.ran.append(spec.trial_id)
-        if job.weights_dir is not None:
-            job.weights_dir.mkdir(parents=True, exist_ok=True)
-            weights_path(job.weights_dir, spec.trial_id).write_bytes(spec.trial_id.encode())
-        top1 = min(0.3 + 5 * spec.gflops, 0.99)
-        threads = job.resources.cpus
-        return TrialOutcome("ok", top1=top1, wall_s=1.0, cpu_s=1.0, threads=threads, epochs=1)
 
 
 def search(run_dir: Path, trials: ScoredTrials, *overrides: str) -> str:
