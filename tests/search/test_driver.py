@@ -51,6 +51,12 @@ def search(run_dir: Path, *overrides: str, trial_function: Any = run_trial) -> A
     return run_search(config, run_dir, trial_function=trial_function, stream=io.StringIO())
 
 
+def expansion_run(*overrides: str) -> subprocess.CompletedProcess[str]:
+    """`python -m expansion.run` on the small search with `overrides`, its output captured."""
+    command = [sys.executable, "-m", "expansion.run", *SMALL, *overrides]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+
+
 def check_run_dir(run_dir: Path) -> pd.DataFrame:
     for name in RUN_FILES:
         assert (run_dir / name).stat().st_size > 0, name
@@ -443,9 +449,7 @@ def test_a_dry_run_from_the_command_line_prints_the_plan_and_writes_nothing(
     tmp_path: Path,
 ) -> None:
     run_dir = tmp_path / "run"
-    command = [sys.executable, "-m", "expansion.run", *SMALL, "dry_run=true"]
-    command += ["dry_run_estimate=true", f"run_dir={run_dir}"]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    done = expansion_run("dry_run=true", "dry_run_estimate=true", f"run_dir={run_dir}")
     assert done.returncode == 0, done.stderr
     assert re.search(r"about 8 trials, \d+m\d\ds \(estimate\)", done.stdout)
     assert "s00-seed" in done.stdout and not run_dir.exists()
@@ -457,9 +461,7 @@ def test_an_unreachable_latency_target_exits_2_with_one_line_before_any_trial(
     tmp_path: Path,
 ) -> None:
     run_dir = tmp_path / "run"
-    command = [sys.executable, "-m", "expansion.run", *SMALL, "dispatcher=inline"]
-    command += ["target_latency_ms=0.001", f"run_dir={run_dir}"]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    result = expansion_run("dispatcher=inline", "target_latency_ms=0.001", f"run_dir={run_dir}")
     assert result.returncode == 2, result.stderr
     (line,) = result.stderr.strip().splitlines()
     assert re.fullmatch(
