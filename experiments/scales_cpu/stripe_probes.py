@@ -20,9 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import single_trials  # noqa: E402
+import single_trials
 
-from expansion.data.synthetic import scales  # noqa: E402
+from expansion.data.synthetic import scales
 
 
 def main() -> None:
