@@ -1,0 +1,106 @@
+"""The channel-wise convolutions' backward on the CPU, piece by piece: where a training step of
+X3D spends most of its time (`bench_trial_phases.py`: backward is 65 % of a small trial).
+
+    python benchmarks/bench_channelwise_backward.py [--threads 1]
+
+For the stem's temporal 5×1×1 and a stage's 3×3×3 channel-wise convolution at their sizes in
+a 4 × 12 × 112 model at batch 16 (`channels_last_3d`, as trials train), prints the forward, the
+input gradient and the weight gradient as torch computes them, the input gradient computed as
+a forward convolution with the kernel flipped, and the weight gradient as a sum of shifted
+products, each against torch's result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+CASES = {
+    "stem 5×1×1": ((16, 24, 4, 56, 56), (5, 1, 1)),
+    "res2 3×3×3": ((16, 24, 4, 28, 28), (3, 3, 3)),
+}
+
+
+def milliseconds(step: Callable[[], object], repeats: int = 7) -> float:
+    step()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def shifted_weight_grad(
+    x: torch.Tensor, grad: torch.Tensor, kernel: tuple[int, int, int]
+) -> torch.Tensor:
+    """Σ over batch and positions of each channel's input, shifted by every kernel offset,
+    times its output gradient."""
+    pad = [size // 2 for size in kernel]
+    padded = F.pad(x, (pad[2], pad[2], pad[1], pad[1], pad[0], pad[0]))
+    frames, height, width = x.shape[2:]
+    weight = torch.empty(x.shape[1], *kernel)
+    for i in range(kernel[0]):
+        for j in range(kernel[1]):
+            for k in range(kernel[2]):
+                window = padded[:, :, i : i + frames, j : j + height, k : k + width]
+                weight[:, i, j, k] = (window * grad).sum(dim=(0, 2, 3, 4))
+    return weight.unsqueeze(1)
+
+
+def measure(name: str, shape: tuple[int, ...], kernel: tuple[int, int, int]) -> None:
+    channels, pad = shape[1], tuple(size // 2 for size in kernel)
+    x, grad = (
+        torch.randn(shape).contiguous(memory_format=torch.channels_last_3d) for _ in range(2)
+    )
+    weight = torch.randn(channels, 1, *kernel)
+
+    def backward(mask: tuple[bool, bool, bool]) -> tuple[torch.Tensor, ...]:
+        return torch.ops.aten.convolution_backward(
+            grad, x, weight, None, (1, 1, 1), pad, (1, 1, 1), False, (0, 0, 0), channels, mask
+        )
+
+    grad_input = backward((True, False, False))[0]
+    grad_weight = backward((False, True, False))[1]
+    flipped = weight.flip(2, 3, 4)
+    by_forward = F.conv3d(grad, flipped, padding=pad, groups=channels)
+    shifted = shifted_weight_grad(x, grad, kernel)
+    rows = {
+        "forward": milliseconds(lambda: F.conv3d(x, weight, padding=pad, groups=channels)),
+        "input gradient (torch)": milliseconds(lambda: backward((True, False, False))),
+        "weight gradient (torch)": milliseconds(lambda: backward((False, True, False))),
+        "input gradient as a flipped forward": milliseconds(
+            lambda: F.conv3d(grad, flipped, padding=pad, groups=channels)
+        ),
+        "weight gradient as shifted products": milliseconds(
+            lambda: shifted_weight_grad(x, grad, kernel), repeats=3
+        ),
+    }
+    print(f"{name}, input {tuple(shape)}:")
+    for what, value in rows.items():
+        print(f"  {what:<38} {value:7.1f}")
+    errors = (
+        (by_forward - grad_input).abs().max() / grad_input.abs().max(),
+        (shifted - grad_weight).abs().max() / grad_weight.abs().max(),
+    )
+    print(f"  largest relative differences to torch: {errors[0]:.1e}, {errors[1]:.1e}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), ms (median of 7)")
+    for name, (shape, kernel) in CASES.items():
+        measure(name, shape, kernel)
+
+
+if __name__ == "__main__":
+    main()
