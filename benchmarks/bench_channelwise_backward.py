@@ -7,7 +7,9 @@ For the stem's temporal 5×1×1 and a stage's 3×3×3 channel-wise convolution a
 a 4 × 12 × 112 model at batch 16 (`channels_last_3d`, as trials train), prints the forward, the
 input gradient and the weight gradient as torch computes them, the input gradient computed as
 a forward convolution with the kernel flipped, and the weight gradient as a sum of shifted
-products, each against torch's result.
+products, each against torch's result; then the whole backward of the model's own layer
+(`ChannelwiseConv3d`, which uses the faster forms) against `nn.Conv3d`'s, and training steps of
+whole networks with each (SGD, batch 16, `channels_last_3d`).
 """
 
 from __future__ import annotations
@@ -19,11 +21,17 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+from torch import nn
+
+from search_spaces.x3d import PRESETS
+from search_spaces.x3d.channelwise import ChannelwiseConv3d, with_torch_convolutions
+from search_spaces.x3d.model import build_x3d
 
 CASES = {
     "stem 5×1×1": ((16, 24, 4, 56, 56), (5, 1, 1)),
     "res2 3×3×3": ((16, 24, 4, 28, 28), (3, 3, 3)),
 }
+STEP_MODELS = ("X2D", "XS")  # trained at 4 × 12 × 112 and at their own view
 
 
 def milliseconds(step: Callable[[], object], repeats: int = 7) -> float:
@@ -81,6 +89,16 @@ def measure(name: str, shape: tuple[int, ...], kernel: tuple[int, int, int]) -> 
             lambda: shifted_weight_grad(x, grad, kernel), repeats=3
         ),
     }
+    layer = ChannelwiseConv3d(channels, kernel)
+    torch_layer = with_torch_convolutions(nn.Sequential(layer))[0]
+    for label, module in (("ChannelwiseConv3d", layer), ("nn.Conv3d", torch_layer)):
+        leaf = x.detach().requires_grad_(True)
+        output = module(leaf)
+        rows[f"backward, {label}"] = milliseconds(
+            lambda output=output, inputs=(leaf, module.weight): torch.autograd.grad(
+                output, inputs, grad, retain_graph=True
+            )
+        )
     print(f"{name}, input {tuple(shape)}:")
     for what, value in rows.items():
         print(f"  {what:<38} {value:7.1f}")
@@ -89,6 +107,34 @@ def measure(name: str, shape: tuple[int, ...], kernel: tuple[int, int, int]) -> 
         (shifted - grad_weight).abs().max() / grad_weight.abs().max(),
     )
     print(f"  largest relative differences to torch: {errors[0]:.1e}, {errors[1]:.1e}")
+
+
+def training_step_ms(model: nn.Module, frames: int, crop: int, repeats: int = 5) -> float:
+    clips = torch.randn(16, 3, frames, crop, crop).contiguous(memory_format=torch.channels_last_3d)
+    labels = torch.randint(0, 16, (16,))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+    def step() -> None:
+        optimizer.zero_grad()
+        F.cross_entropy(model(clips), labels).backward()
+        optimizer.step()
+
+    return milliseconds(step, repeats)
+
+
+def compare_training_steps() -> None:
+    print("training step (batch 16), ms: ChannelwiseConv3d / nn.Conv3d")
+    for name in STEP_MODELS:
+        preset = PRESETS[name]
+        for frames, crop in {(4, 112), (preset.frames, preset.crop)}:
+            ours = build_x3d(preset, num_classes=16).to(memory_format=torch.channels_last_3d)
+            theirs = with_torch_convolutions(build_x3d(preset, num_classes=16))
+            theirs = theirs.to(memory_format=torch.channels_last_3d)
+            times = [training_step_ms(model.train(), frames, crop) for model in (ours, theirs)]
+            print(
+                f"  {name} widths, {frames} frames × {crop}²: {times[0]:7.1f} / {times[1]:7.1f}"
+                f"  ({times[1] / times[0]:.2f}× faster)"
+            )
 
 
 def main() -> None:
@@ -100,6 +146,7 @@ def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), ms (median of 7)")
     for name, (shape, kernel) in CASES.items():
         measure(name, shape, kernel)
+    compare_training_steps()
 
 
 if __name__ == "__main__":

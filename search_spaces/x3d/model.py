@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from expansion.errors import ConfigError
+from search_spaces.x3d.channelwise import ChannelwiseConv3d
 
 STEM_BASE_WIDTH = 12
 # res2 keeps the stem's width, each later stage doubles it (SlowFast: SCALE_RES2 off).
@@ -130,15 +131,7 @@ class Stem(nn.Module):
         self.spatial = nn.Conv3d(
             3, width, (1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1), bias=False
         )
-        pad = STEM_TEMPORAL_KERNEL // 2
-        self.temporal = nn.Conv3d(
-            width,
-            width,
-            (STEM_TEMPORAL_KERNEL, 1, 1),
-            padding=(pad, 0, 0),
-            groups=width,
-            bias=False,
-        )
+        self.temporal = ChannelwiseConv3d(width, (STEM_TEMPORAL_KERNEL, 1, 1))
         self.bn = nn.BatchNorm3d(width)
         self.relu = nn.ReLU(inplace=True)
 
@@ -153,19 +146,10 @@ class Bottleneck(nn.Module):
         self, in_width: int, inner: int, out_width: int, stride: int, use_se: bool
     ) -> None:
         super().__init__()
-        pad = BLOCK_TEMPORAL_KERNEL // 2
         self.conv_a = nn.Conv3d(in_width, inner, 1, bias=False)
         self.bn_a = nn.BatchNorm3d(inner)
         self.relu_a = nn.ReLU(inplace=True)
-        self.conv_b = nn.Conv3d(
-            inner,
-            inner,
-            (BLOCK_TEMPORAL_KERNEL, 3, 3),
-            stride=(1, stride, stride),
-            padding=(pad, 1, 1),
-            groups=inner,
-            bias=False,
-        )
+        self.conv_b = ChannelwiseConv3d(inner, (BLOCK_TEMPORAL_KERNEL, 3, 3), stride)
         self.bn_b = nn.BatchNorm3d(inner)
         self.se = SqueezeExcite(inner) if use_se else nn.Identity()
         self.swish = nn.SiLU()
