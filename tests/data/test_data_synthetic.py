@@ -31,7 +31,7 @@ def test_same_seed_same_data_other_seed_other_data() -> None:
 
 @pytest.mark.parametrize(
     ("dataset", "size", "length", "classes"),
-    [("scales", (512, 512), 180, 16), ("blinks", (256, 340), 120, 6)],
+    [("scales", (640, 640), 180, 16), ("blinks", (256, 340), 120, 6)],
 )
 def test_geometry_labels_and_clip_shape(
     dataset: str, size: tuple[int, int], length: int, classes: int
@@ -61,7 +61,7 @@ def test_a_pair_shares_its_tint_and_only_the_blink_tells_it_apart() -> None:
     assert [c.period for c in CLASSES] == [32, 32, 8, 8, 2, 2]
     for pair, period in enumerate((32, 8, 2)):
         blinking, steady = (BlinkVideo(spec, 2 * pair + second) for second in (0, 1))
-        tints = [video._background_grid.mean(axis=(0, 1)) for video in (blinking, steady)]
+        tints = [video._grid.mean(axis=(0, 1)) for video in (blinking, steady)]
         assert np.abs(tints[0] - tints[1]).max() < 31  # the same tint, give or take its noise
         levels = _square_brightness(blinking, list(range(2 * period)))
         assert max(levels) > 2 * min(levels)  # bright half the period, dim the other

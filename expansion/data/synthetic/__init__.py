@@ -3,8 +3,8 @@
 
 - `scales` (the default, `scales.py`): the benchmark. Sixteen classes in eight pairs, each pair
   told apart by one more step of the expansion path (frame rate, temporal, spatial, temporal,
-  spatial, temporal …), so that top-1 rises from 50 % at X2D to 87.5 % at about 1.2 GFLOPs and
-  100 % only at about 5 GFLOPs.
+  spatial, spatial, temporal, spatial), so that top-1 rises from 50 % at X2D to 87.5 % at
+  about 1.2 GFLOPs and 100 % only at about 5 GFLOPs.
 - `blinks` (`blinks.py`): six classes that every model above 0.16 GFLOPs tells apart; small and
   fast, for tests of the plumbing.
 

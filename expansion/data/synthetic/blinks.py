@@ -30,12 +30,20 @@ Run `python -m expansion.data.synthetic --dataset blinks --out DIR` to export it
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 
 from expansion.data.synthetic.spec import SPLITS, SyntheticSpec
-from expansion.data.synthetic.sprites import Sprite, SpriteVideo, distractors, jitter, velocity
+from expansion.data.synthetic.sprites import (
+    Sprite,
+    SpriteVideo,
+    distractors,
+    jitter,
+    smooth_background,
+    velocity,
+)
 
 
 @dataclass(frozen=True)
@@ -68,7 +76,15 @@ class BlinkVideo(SpriteVideo):
         tint = np.array(_BACKGROUNDS[label // 2], np.float32)
         grid = np.clip(tint + rng.uniform(-15, 15, (3, 4, 3)), 0, 255).astype(np.uint8)
         clutter = distractors(rng, spec.clutter, spec.height, spec.width)
-        super().__init__(spec, label, grid, [*clutter, _square(rng, spec, CLASSES[label])])
+        super().__init__(spec, label, [*clutter, _square(rng, spec, CLASSES[label])])
+        self._grid = grid
+
+    @functools.cached_property
+    def _background(self) -> np.ndarray:
+        return smooth_background(self._grid, *self._size)
+
+    def base(self, t: int) -> np.ndarray:
+        return self._background.copy()
 
 
 def _square(rng: np.random.Generator, spec: SyntheticSpec, kind: SyntheticClass) -> Sprite:

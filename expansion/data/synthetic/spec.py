@@ -24,10 +24,10 @@ class Geometry:
 # The built-in datasets and their versions: a version changes whenever the same (seed, split,
 # index) renders differently, so recorded results name exactly what they were measured on.
 GEOMETRIES: dict[str, Geometry] = {
-    "scales": Geometry(height=512, width=512, num_frames=180, clutter=3),
+    "scales": Geometry(height=640, width=640, num_frames=180, clutter=0),
     "blinks": Geometry(height=256, width=340, num_frames=120, clutter=3),
 }
-VERSIONS: dict[str, int] = {"scales": 2, "blinks": 1}
+VERSIONS: dict[str, int] = {"scales": 3, "blinks": 1}
 DEFAULT_DATASET = "scales"
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -126,32 +125,25 @@ def smooth_background(grid: np.ndarray, height: int, width: int) -> np.ndarray:
 
 
 class SpriteVideo(NothingToRelease):
-    """A procedural video of `spec`: a smooth background from a coarse colour grid under moving
-    sprites, rendered frame by frame on demand; a dataset draws what is its own in `paint`."""
+    """A procedural video of `spec` rendered frame by frame on demand: moving sprites over a
+    base frame that each dataset draws (`base`)."""
 
-    def __init__(
-        self, spec: SyntheticSpec, label: int, grid: np.ndarray, sprites: Sequence[Sprite]
-    ) -> None:
+    def __init__(self, spec: SyntheticSpec, label: int, sprites: Sequence[Sprite]) -> None:
         self.fps = spec.fps
         self.num_frames = spec.num_frames
         self.label = label
         self._size = (spec.height, spec.width)
-        self._background_grid = grid
         self._sprites = tuple(sprites)
 
-    @functools.cached_property
-    def _background(self) -> np.ndarray:
-        return smooth_background(self._background_grid, *self._size)
-
-    def paint(self, canvas: np.ndarray, t: int) -> None:
-        """Draw frame `t`'s own content onto `canvas` over the sprites (here: nothing)."""
+    def base(self, t: int) -> np.ndarray:
+        """Frame `t` without its sprites, as a new uint8 RGB array `(H, W, 3)`."""
+        raise NotImplementedError
 
     def render(self, t: int) -> np.ndarray:
         """Frame `t` as uint8 RGB `(H, W, 3)`."""
-        canvas = self._background.copy()
+        canvas = self.base(t)
         for sprite in self._sprites:
             draw(canvas, sprite, t)
-        self.paint(canvas, t)
         return canvas
 
     def frames(self, indices: Sequence[int]) -> list[av.VideoFrame]:
