@@ -2,8 +2,9 @@
 
 Every video is one *carrier* of eight kinds filling the frame (drifting shapes over it with
 `clutter`; none by default). The kind is plain from any view, by its hue. In the pair's first
-class the frame switches between two looks every half period (random phase); in the second it
-shows one of the two throughout, so that no single frame tells the pair apart:
+class the frame switches between two looks on the kind's timing (a repeating pattern, random
+phase); in the second it shows one of the two throughout, so that no single frame tells the
+pair apart:
 
 - a *blink* (kinds 0, 1): a bright and a dim frame, which any crop resolves;
 - a *flicker* (kinds 2-7): fine stripes (horizontal or vertical at random) and the same stripes
@@ -11,26 +12,28 @@ shows one of the two throughout, so that no single frame tells the pair apart:
   the kind's crop (the short side scaled to 128·crop/112); one crop smaller (1.28 px) the
   bilinear scaling leaves a tenth to a quarter of the change, and a short trial does not learn it.
 
-A clip sees a pair's change when it resolves the looks and two of its frames fall in different
-halves of the period: never when its stride is a multiple of the period (for period 2: an even
-stride), every other frame when the stride is half a period. Each kind is first seen one step
-later along the intended expansion path from X2D (1 × 32 frames, crop 112), and no other
-candidate of that step sees it (frame-rate steps halve the stride, spatial steps keep it):
+A clip sees a pair's change when it resolves the looks and two of its frames fall on different
+looks of the pattern: never when its stride is a multiple of the period (for period 2: an even
+stride), at every frame when the stride is half a period of a square wave. Each kind is first
+seen one step later along the intended expansion path from X2D (1 × 32 frames, crop 112), and
+no other candidate of that step sees it (frame-rate steps halve the stride, spatial steps keep
+it):
 
-| kind | carrier                    | first view that sees it | its step | GFLOPs |
-|------|----------------------------|-------------------------|----------|--------|
-| 0    | blink, period 32           | 2 × 16 × 112            | 1 γτ     | 0.04   |
-| 1    | blink, period 8            | 4 × 12 × 112            | 2 γt     | 0.08   |
-| 2    | flicker, period 16, crop 160 | 4 × 12 × 160          | 3 γs     | 0.15   |
-| 3    | flicker, period 2, crop 160  | 8 × 9 × 160           | 4 γt     | 0.30   |
-| 4    | flicker, period 2, crop 224  | 8 × 9 × 224           | 5 γs     | 0.59   |
-| 5    | flicker, period 2, crop 320  | 8 × 9 × 320           | 6 γs     | 1.21   |
-| 6    | flicker, period 9, crop 320  | 16 × 6.75 × 320       | 7 γt     | 2.41   |
-| 7    | flicker, period 2, crop 456  | 16 × 6.75 × 456       | 8 γs     | 4.9    |
+| kind | carrier                             | first view that sees it | its step | GFLOPs |
+|------|-------------------------------------|-------------------------|----------|--------|
+| 0    | blink, period 32                    | 2 × 16 × 112            | 1 γτ     | 0.04   |
+| 1    | blink, period 8                     | 4 × 12 × 112            | 2 γt     | 0.08   |
+| 2    | flicker, period 8, crop 160         | 4 × 12 × 160            | 3 γs     | 0.15   |
+| 3    | flicker, period 2, crop 160         | 8 × 9 × 160             | 4 γt     | 0.30   |
+| 4    | flicker, period 2, crop 224         | 8 × 9 × 224             | 5 γs     | 0.59   |
+| 5    | flicker, period 2, crop 320         | 8 × 9 × 320             | 6 γs     | 1.21   |
+| 6    | flicker, period 9, crop 320         | 16 × 6.75 × 320         | 7 γt     | 2.41   |
+| 7    | flicker, period 2, crop 456         | 16 × 6.75 × 456         | 8 γs     | 4.9    |
 
-(X2D widths. Later views on the path keep seeing each kind: their strides are not multiples of
-its period.) A model that sees k kinds can reach a top-1 of 50 % + k × 6.25 %: 50 % from X2D,
-87.5 % at 1.2 GFLOPs, 100 % only at about 5 GFLOPs.
+(X2D widths. Blinks switch every half period; the flickers' patterns are in `_KINDS`. Later
+views on the path keep seeing each kind: their strides are not multiples of its period.) A
+model that sees k kinds can reach a top-1 of 50 % + k × 6.25 %: 50 % from X2D, 87.5 % at
+1.2 GFLOPs, 100 % only at about 5 GFLOPs.
 
 Why flicker and not stripes that appear (`scales-v2`): a short trial learns a change between
 frames (a blink, a flicker) far more reliably than a fine texture's presence or a single
@@ -55,18 +58,20 @@ STRIPE_PIXELS = 1.8  # the stripes' period in the crop they are made for, at its
 
 @dataclass(frozen=True)
 class Cue:
-    """A kind of carrier: the frame in the kind's hue, switching between two looks every
-    `period / 2` frames (random phase) in the pair's first class and showing one of them
-    throughout in its second.
+    """A kind of carrier: the frame in the kind's hue, switching between two looks by
+    `pattern` (random phase) in the pair's first class and showing one of them throughout in
+    its second.
 
-    With no `crop` the looks are bright and dim (a blink any view resolves); with one they are
-    stripes `STRIPE_PIXELS` apart at that crop's test scale and the same stripes reversed (a
-    flicker that only views of that crop or larger resolve).
+    `pattern` is one period of the switching, a string of 0 and 1 (one per frame): a view whose
+    stride is a multiple of its length never sees a change. With no `crop` the looks are bright
+    and dim (a blink any view resolves); with one they are stripes `STRIPE_PIXELS` apart at that
+    crop's test scale and the same stripes reversed (a flicker that only views of that crop or
+    larger resolve).
     """
 
     name: str
     hue: Colour
-    period: int
+    pattern: str
     crop: int | None = None
 
     def stripe_period(self, short: int) -> float:
@@ -86,16 +91,30 @@ _HUES: tuple[Colour, ...] = (
     (0.2, 0.9, 0.2),  # green
     (0.9, 0.9, 0.9),  # white
 )
-# (period, crop) of each kind, in the order the intended path first sees them.
-_KINDS = ((32, None), (8, None), (16, 160), (2, 160), (2, 224), (2, 320), (9, 320), (2, 456))
+# (pattern, crop) of each kind, in the order the intended path first sees them. A flicker is
+# learnt only when most consecutive frames of a clip show it (`stripe_probes/`), so the
+# patterns switch at most frames of the views that should see them: kind 2 at every frame of a
+# stride-12 clip and 6 of 8 of a stride-9 one (the later views of the path), kind 6 at 5 of 6
+# of a stride-6.75 clip, the most a period of 9 allows.
+_KINDS = (
+    ("0" * 16 + "1" * 16, None),
+    ("00001111", None),
+    ("01011010", 160),
+    ("01", 160),
+    ("01", 224),
+    ("01", 320),
+    ("111001100", 320),
+    ("01", 456),
+)
 CUES: tuple[Cue, ...] = tuple(
     Cue(
-        f"blink, period {period}" if crop is None else f"flicker, period {period}, crop {crop}",
+        f"{'blink' if crop is None else 'flicker'}, period {len(pattern)}"
+        + ("" if crop is None else f", crop {crop}"),
         hue,
-        period,
+        pattern,
         crop,
     )
-    for (period, crop), hue in zip(_KINDS, _HUES, strict=True)
+    for (pattern, crop), hue in zip(_KINDS, _HUES, strict=True)
 )
 # Class 2g is the first state of kind g, 2g + 1 the second.
 CLASS_NAMES: tuple[str, ...] = tuple(
@@ -127,12 +146,12 @@ class ScalesVideo(SpriteVideo):
 
 def _schedule(cue: Cue, rng: np.random.Generator, num_frames: int, changes: bool) -> np.ndarray:
     """Which look (0 or 1) the frame shows at each frame: it starts at a random one and, if it
-    `changes`, switches every half period from a random phase."""
+    `changes`, switches by the cue's pattern from a random phase."""
     first = int(rng.integers(2))
-    offset = int(rng.integers(cue.period))
-    t = np.arange(num_frames)
-    switched = (t + offset) % cue.period >= cue.period / 2 if changes else np.zeros_like(t, bool)
-    return (first ^ switched).astype(np.uint8)
+    pattern = np.array([int(bit) for bit in cue.pattern], np.uint8)
+    offset = int(rng.integers(len(pattern)))
+    switched = pattern[(np.arange(num_frames) + offset) % len(pattern)] if changes else 0
+    return (first ^ np.broadcast_to(switched, num_frames)).astype(np.uint8)
 
 
 def _blink_looks(cue: Cue, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
