@@ -11,7 +11,7 @@ gradient takes 6× and the weight gradient 40× as long as the forward. Both hav
 
 The layer computes exactly what `nn.Conv3d` computes (same parameters, same state dict) and
 takes this path only when it trains on the CPU with stride 1; elsewhere (CUDA, inference,
-strided blocks) it is `nn.Conv3d`.
+tracing, strided blocks) it is `nn.Conv3d`.
 """
 
 from __future__ import annotations
@@ -40,8 +40,10 @@ class ChannelwiseConv3d(nn.Conv3d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         fast = (
-            x.device.type == "cpu"
+            self.training
+            and x.device.type == "cpu"
             and torch.is_grad_enabled()
+            and not torch.jit.is_tracing()  # tracers (fvcore, export) should see a convolution
             and self.stride == (1, 1, 1)
             and x.dtype == self.weight.dtype
             and not torch.is_autocast_enabled("cpu")
