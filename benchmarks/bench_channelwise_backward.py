@@ -109,17 +109,23 @@ def measure(name: str, shape: tuple[int, ...], kernel: tuple[int, int, int]) -> 
     print(f"  largest relative differences to torch: {errors[0]:.1e}, {errors[1]:.1e}")
 
 
-def training_step_ms(model: nn.Module, frames: int, crop: int, repeats: int = 5) -> float:
+def training_steps_ms(models: list[nn.Module], frames: int, crop: int, repeats: int = 9):
+    """The median time of a training step of each model, steps interleaved (the order
+    alternating) so that both see the same state of the machine."""
     clips = torch.randn(16, 3, frames, crop, crop).contiguous(memory_format=torch.channels_last_3d)
     labels = torch.randint(0, 16, (16,))
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-
-    def step() -> None:
-        optimizer.zero_grad()
-        F.cross_entropy(model(clips), labels).backward()
-        optimizer.step()
-
-    return milliseconds(step, repeats)
+    optimizers = [torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9) for model in models]
+    times: list[list[float]] = [[] for _ in models]
+    for repeat in range(repeats + 1):  # the first round warms up
+        order = range(len(models)) if repeat % 2 else reversed(range(len(models)))
+        for index in order:
+            start = time.perf_counter()
+            optimizers[index].zero_grad()
+            F.cross_entropy(models[index](clips), labels).backward()
+            optimizers[index].step()
+            if repeat:
+                times[index].append(time.perf_counter() - start)
+    return [1000 * statistics.median(series) for series in times]
 
 
 def compare_training_steps() -> None:
@@ -127,10 +133,10 @@ def compare_training_steps() -> None:
     for name in STEP_MODELS:
         preset = PRESETS[name]
         for frames, crop in {(4, 112), (preset.frames, preset.crop)}:
-            ours = build_x3d(preset, num_classes=16).to(memory_format=torch.channels_last_3d)
+            ours = build_x3d(preset, num_classes=16)
             theirs = with_torch_convolutions(build_x3d(preset, num_classes=16))
-            theirs = theirs.to(memory_format=torch.channels_last_3d)
-            times = [training_step_ms(model.train(), frames, crop) for model in (ours, theirs)]
+            models = [model.to(memory_format=torch.channels_last_3d) for model in (ours, theirs)]
+            times = training_steps_ms(models, frames, crop)
             print(
                 f"  {name} widths, {frames} frames × {crop}²: {times[0]:7.1f} / {times[1]:7.1f}"
                 f"  ({times[1] / times[0]:.2f}× faster)"
