@@ -43,6 +43,18 @@ def pick_device(gpus: float | None) -> torch.device:
     return torch.device("cuda", torch.cuda.current_device())
 
 
+def limit_to_gpu_share(device: torch.device, gpus: float) -> None:
+    """Cap this process's CUDA memory at its share of the GPU (`gpus` < 1: trials share it).
+
+    Ray places fractional trials by count only; without the cap one trial's caching allocator
+    can take the whole card and the trials beside it fail. With it, a trial that needs more
+    than its share fails alone with a CUDA out-of-memory error (recorded, retried), which says
+    to give trials a larger share.
+    """
+    if device.type == "cuda" and 0 < gpus < 1:
+        torch.cuda.set_per_process_memory_fraction(gpus, device)
+
+
 def device_name(device: torch.device) -> str:
     """A readable device name for results tables: `cpu`, or `cuda:0 NVIDIA H100 ...`."""
     if device.type == "cuda":
