@@ -9,8 +9,10 @@ pairs of classes a view's trial learns (`per_class`).
         16,6.75,224,2,1,1 16,6.75,320,2,1,1 32,5.0625,320,2,1,1 [--threads 2] [seed=0 ...]
 
 A configuration is `frames,stride,crop,width,bottleneck,depth`; trailing `key=value` arguments
-are configuration overrides, as for `python -m expansion.run`. Trials already in the CSV (same
-configuration and seed) are skipped, so the script can be stopped and run again.
+are configuration overrides, as for `python -m expansion.run`; `--stripe-pixels` tries other
+stripes than the built-in version's (with `trial.num_workers=0`, the default, clips are made in
+this process). Trials already in the CSV (same configuration and seed) are skipped, so the
+script can be stopped and run again.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from expansion.cli import compose_settings
+from expansion.data.synthetic import scales
 from expansion.search.complexity import config_complexity
 from expansion.search.config import run_settings
 from expansion.search.records import TrialSpec
@@ -35,8 +38,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--stripe-pixels",
+        type=float,
+        default=scales.STRIPE_PIXELS,
+        help="replaces scales.STRIPE_PIXELS in this process (trials run in it)",
+    )
     parser.add_argument("configs", nargs="+", help="frames,stride,crop,width,bottleneck,depth")
     args, overrides = parser.parse_known_args()
+    scales.STRIPE_PIXELS = args.stripe_pixels
     configs = [a for a in args.configs if "=" not in a]
     overrides += [a for a in args.configs if "=" in a]
     settings = run_settings(compose_settings("config", ["target_gflops=1", *overrides]), Path("."))
@@ -69,6 +79,7 @@ def main() -> None:
             "wall_s": time.perf_counter() - started,
             "threads": args.threads,
             "data": settings.data_name,
+            "stripe_pixels": scales.STRIPE_PIXELS,
             # top-1 of each class (label = video index mod the class count), in class order
             "per_class": " ".join(f"{value:.2f}" for value in per_class),
         }

@@ -1,6 +1,10 @@
 """Single trials (`single_trials.py`) on variants of the `scales` stripes, to find a design whose
 stripes a short trial learns reliably at their crop and not one crop smaller.
 
+Written for `scales-v2`: it patches v2's internals, so it runs on the code of commit 9aa3a74
+(where its results were made), not on later versions (`single_trials.py --stripe-pixels`
+varies v3's stripes).
+
     python experiments/scales_cpu/stripe_probes.py --stripe-pixels 2.5 [--reach-factor 0] \
         [--half-size 0.5] --out experiments/scales_cpu/stripe_probes/p2.5.csv 4,12,160,2,1,1 \
         [seed=1 ...]
