@@ -66,7 +66,7 @@ def run_trial(spec: TrialSpec, job: TrialJob, report: Report | None = None) -> T
     `device`, `threads`, `gpus`, `bad_videos`).
     """
     device = runtime.pick_device(job.resources.gpus)
-    runtime.limit_to_gpu_share(device, runtime.resolve_gpus(job.resources.gpus))
+    runtime.limit_to_gpu_share(device, job.resources.gpus)
     settings, threads = job.schedule.for_device(device.type), job.resources.cpus
     if spec.inherit_from:
         settings = settings.for_inheriting()
