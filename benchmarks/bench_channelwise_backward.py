@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+from timing import interleaved_seconds, sgd_step
 from torch import nn
 
 from search_spaces.x3d import PRESETS
@@ -109,25 +110,6 @@ def measure(name: str, shape: tuple[int, ...], kernel: tuple[int, int, int]) -> 
     print(f"  largest relative differences to torch: {errors[0]:.1e}, {errors[1]:.1e}")
 
 
-def training_steps_ms(models: list[nn.Module], frames: int, crop: int, repeats: int = 9):
-    """The median time of a training step of each model, steps interleaved (the order
-    alternating) so that both see the same state of the machine."""
-    clips = torch.randn(16, 3, frames, crop, crop).contiguous(memory_format=torch.channels_last_3d)
-    labels = torch.randint(0, 16, (16,))
-    optimizers = [torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9) for model in models]
-    times: list[list[float]] = [[] for _ in models]
-    for repeat in range(repeats + 1):  # the first round warms up
-        order = range(len(models)) if repeat % 2 else reversed(range(len(models)))
-        for index in order:
-            start = time.perf_counter()
-            optimizers[index].zero_grad()
-            F.cross_entropy(models[index](clips), labels).backward()
-            optimizers[index].step()
-            if repeat:
-                times[index].append(time.perf_counter() - start)
-    return [1000 * statistics.median(series) for series in times]
-
-
 def compare_training_steps() -> None:
     print("training step (batch 16), ms: ChannelwiseConv3d / nn.Conv3d")
     for name in STEP_MODELS:
@@ -135,8 +117,15 @@ def compare_training_steps() -> None:
         for frames, crop in {(4, 112), (preset.frames, preset.crop)}:
             ours = build_x3d(preset, num_classes=16)
             theirs = with_torch_convolutions(build_x3d(preset, num_classes=16))
-            models = [model.to(memory_format=torch.channels_last_3d) for model in (ours, theirs)]
-            times = training_steps_ms(models, frames, crop)
+            clips = torch.randn(16, 3, frames, crop, crop)
+            clips = clips.contiguous(memory_format=torch.channels_last_3d)
+            labels = torch.randint(0, 16, (16,))
+            steps = {
+                label: sgd_step(model.to(memory_format=torch.channels_last_3d), clips, labels)
+                for label, model in (("ours", ours), ("torch", theirs))
+            }
+            seconds = interleaved_seconds(steps, repeats=9, alternate=True)
+            times = [1000 * seconds[label] for label in ("ours", "torch")]
             print(
                 f"  {name} widths, {frames} frames × {crop}²: {times[0]:7.1f} / {times[1]:7.1f}"
                 f"  ({times[1] / times[0]:.2f}× faster)"

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import statistics
 import sys
-import time
 import types
 from collections.abc import Callable
 
 import torch
+from timing import interleaved_seconds, sgd_step
 from torch import nn
 
 from search_spaces.x3d import PRESETS, X3D_SPACE, X3DConfig, build_x3d
@@ -55,19 +54,10 @@ def networks(config: X3DConfig) -> dict[str, nn.Module]:
 
 def training_step(model: nn.Module, clips: torch.Tensor, channels_last: bool) -> Callable[[], None]:
     """One SGD step of `model` on `clips`, in the memory format asked for."""
-    model = model.train()
     if channels_last:
         model = model.to(memory_format=torch.channels_last_3d)
         clips = clips.contiguous(memory_format=torch.channels_last_3d)
-    labels = torch.randint(0, NUM_CLASSES, (clips.shape[0],))
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-
-    def step() -> None:
-        optimizer.zero_grad(set_to_none=True)
-        nn.functional.cross_entropy(model(clips), labels).backward()
-        optimizer.step()
-
-    return step
+    return sgd_step(model, clips, torch.randint(0, NUM_CLASSES, (clips.shape[0],)))
 
 
 def compare(name: str, batch: int, steps: int) -> None:
@@ -79,15 +69,8 @@ def compare(name: str, batch: int, steps: int) -> None:
         for layout in ("contiguous", "channels_last_3d")
         for network, model in networks(config).items()
     }
-    timings: dict[tuple[str, str], list[float]] = {case: [] for case in cases}
-    for step in cases.values():
-        step()  # warm-up: oneDNN picks its kernels on the first call
-    for _ in range(steps):  # interleaved, so drifts in the machine's speed hit every case
-        for case, step in cases.items():
-            start = time.perf_counter()
-            step()
-            timings[case].append(time.perf_counter() - start)
-    rates = {case: batch / statistics.median(seconds) for case, seconds in timings.items()}
+    seconds = interleaved_seconds(cases, steps)
+    rates = {case: batch / seconds[case] for case in cases}
     for layout in ("contiguous", "channels_last_3d"):
         ours, theirs = rates["ours", layout], rates["pytorchvideo", layout]
         print(
