@@ -2,8 +2,10 @@
 
 For every kind: the view of the intended path that first sees it shows its change plainly (a
 blink, a flicker of fine stripes); views whose strides alias its period show none at all; one
-crop smaller a flicker keeps a tenth to a quarter of its size (the bilinear scaling's
-roll-off); the later views of the path keep seeing it; a single frame never tells a pair apart.
+crop smaller a flicker keeps about two thirds of its change (the bilinear scaling's roll-off:
+learnt in part, `experiments/scales_cpu/v3_views/`), two crops smaller a quarter, below what a
+short trial learns; the later views of the path keep seeing it; a single frame never tells a
+pair apart.
 """
 
 import itertools
@@ -38,34 +40,36 @@ def visible_change(label: int, view: View, video: int) -> float:
 
 
 # Each kind, the view of the intended path that first sees it, views whose strides alias its
-# period (among them the other candidates of its step), and the same view one crop smaller.
-CUES: list[tuple[int, View, list[View], View | None]] = [
+# period (among them the other candidates of its step whose strides differ), and the same view
+# one and two crops smaller.
+CUES: list[tuple[int, View, list[View], tuple[View, View] | None]] = [
     (0, (2, 16, 112), [(2, 32, 112), (1, 32, 112)], None),
     (1, (4, 12, 112), [(4, 8, 112), (2, 16, 112), (2, 24, 112)], None),
-    (2, (4, 12, 160), [(2, 16, 160), (4, 8, 160), (2, 32, 160)], (4, 12, 112)),
-    (3, (8, 9, 160), [(8, 6, 160), (4, 12, 160), (4, 12, 224)], (8, 9, 112)),
-    (4, (8, 9, 224), [(8, 6, 224), (4, 12, 224)], (8, 9, 160)),
-    (5, (8, 9, 320), [(8, 6, 320), (4, 12, 320)], (8, 9, 224)),
-    (6, (16, 6.75, 320), [(8, 9, 320), (8, 9, 456)], (16, 6.75, 224)),
-    (7, (16, 6.75, 456), [(8, 6, 456), (4, 12, 456)], (16, 6.75, 320)),
+    (2, (8, 9, 112), [(8, 6, 112), (4, 12, 112), (4, 12, 160)], None),
+    (3, (8, 9, 160), [(8, 6, 160), (4, 12, 160), (4, 12, 224)], ((8, 9, 112), (8, 9, 80))),
+    (4, (8, 9, 224), [(8, 6, 224), (4, 12, 224)], ((8, 9, 160), (8, 9, 112))),
+    (5, (8, 9, 320), [(8, 6, 320), (4, 12, 320)], ((8, 9, 224), (8, 9, 160))),
+    (6, (8, 9, 456), [(8, 6, 456), (4, 12, 456)], ((8, 9, 320), (8, 9, 224))),
+    (7, (16, 6.75, 456), [(8, 9, 456), (8, 9, 320)], ((16, 6.75, 320), (16, 6.75, 224))),
 ]
 PATH = [view for _, view, _, _ in CUES]
 
 
 @pytest.mark.parametrize(("kind", "seen", "aliased", "smaller"), CUES)
 def test_each_kind_is_seen_by_its_view_and_not_by_views_that_alias_it(
-    kind: int, seen: View, aliased: list[View], smaller: View | None
+    kind: int, seen: View, aliased: list[View], smaller: tuple[View, View] | None
 ) -> None:
     changes, still = 2 * kind, 2 * kind + 1
     for video in range(2):
         plain = visible_change(changes, seen, video)
-        assert plain > (0.12 if smaller is None else 0.08)
+        assert plain > (0.4 if smaller is None else 0.25)
         assert visible_change(still, seen, video) == 0  # still: never changes
         for view in aliased:
             assert visible_change(changes, view, video) < 1e-6, view
         if smaller is not None:
-            blurred = visible_change(changes, smaller, video)
-            assert blurred < 0.3 * plain, (blurred, plain)
+            one, two = (visible_change(changes, view, video) for view in smaller)
+            assert 0.5 * plain < one < 0.75 * plain, (one, plain)
+            assert two < 0.3 * plain and two < 0.1, (two, plain)
 
 
 def switching_share(label: int, view: View, video: int) -> float:
