@@ -23,6 +23,8 @@ import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
+import numpy as np
+
 from expansion.cli import compose_settings
 from expansion.data.synthetic import scales
 from expansion.search.complexity import config_complexity
@@ -32,6 +34,22 @@ from expansion.training.trial import run_trial
 from search_spaces.x3d import X3DConfig
 
 FIELDS = ["frames", "stride", "crop", "width_factor", "bottleneck_factor", "depth_factor"]
+
+
+def square_vertical_looks(cue, rng, size, short, horizontal):
+    """Probe variant of `scales._stripe_looks`: a square wave (box-filtered over 16 samples a
+    pixel) in place of the sinusoid, always vertical (`horizontal` ignored)."""
+    phase = rng.uniform(0, 1)
+    width = size[1]
+    samples = (np.arange(width * 16, dtype=np.float64) + 0.5) / 16
+    square = ((samples / cue.stripe_period(short) + phase) % 1 < 0.5).astype(np.float32)
+    wave = square.reshape(width, 16).mean(axis=1)[None, :, None]
+    bright = 0.5 + 0.5 * np.array(cue.hue, np.float32)
+    dark = 0.1 * np.array(cue.hue, np.float32)
+    return tuple(
+        np.rint(np.broadcast_to(dark + shade * (bright - dark), (*size, 3)) * 255).astype(np.uint8)
+        for shade in (wave, 1 - wave)
+    )
 
 
 def main() -> None:
@@ -44,9 +62,16 @@ def main() -> None:
         default=scales.STRIPE_PIXELS,
         help="replaces scales.STRIPE_PIXELS in this process (trials run in it)",
     )
+    parser.add_argument(
+        "--square-vertical",
+        action="store_true",
+        help="probe: stripes as a box-filtered square wave, always vertical",
+    )
     parser.add_argument("configs", nargs="+", help="frames,stride,crop,width,bottleneck,depth")
     args, overrides = parser.parse_known_args()
     scales.STRIPE_PIXELS = args.stripe_pixels
+    if args.square_vertical:
+        scales._stripe_looks = square_vertical_looks
     configs = [a for a in args.configs if "=" not in a]
     overrides += [a for a in args.configs if "=" in a]
     settings = run_settings(compose_settings("config", ["target_gflops=1", *overrides]), Path("."))
@@ -80,6 +105,7 @@ def main() -> None:
             "threads": args.threads,
             "data": settings.data_name,
             "stripe_pixels": scales.STRIPE_PIXELS,
+            "stripes": "square, vertical" if args.square_vertical else "sine, random",
             # top-1 of each class (label = video index mod the class count), in class order
             "per_class": " ".join(f"{value:.2f}" for value in per_class),
         }
