@@ -21,6 +21,7 @@ import argparse
 import csv
 import time
 from dataclasses import asdict, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +37,7 @@ from search_spaces.x3d import X3DConfig
 FIELDS = ["frames", "stride", "crop", "width_factor", "bottleneck_factor", "depth_factor"]
 
 
-def square_vertical_looks(cue, rng, size, short, horizontal):
+def square_vertical_looks(cue, rng, size, short, horizontal, light=0.5):
     """Probe variant of `scales._stripe_looks`: a square wave (box-filtered over 16 samples a
     pixel) in place of the sinusoid, always vertical (`horizontal` ignored)."""
     phase = rng.uniform(0, 1)
@@ -44,11 +45,25 @@ def square_vertical_looks(cue, rng, size, short, horizontal):
     samples = (np.arange(width * 16, dtype=np.float64) + 0.5) / 16
     square = ((samples / cue.stripe_period(short) + phase) % 1 < 0.5).astype(np.float32)
     wave = square.reshape(width, 16).mean(axis=1)[None, :, None]
-    bright = 0.5 + 0.5 * np.array(cue.hue, np.float32)
+    bright = light + (1 - light) * np.array(cue.hue, np.float32)
     dark = 0.1 * np.array(cue.hue, np.float32)
     return tuple(
         np.rint(np.broadcast_to(dark + shade * (bright - dark), (*size, 3)) * 255).astype(np.uint8)
         for shade in (wave, 1 - wave)
+    )
+
+
+def on_off_looks(cue, rng, size, short, horizontal):
+    """Probe variant of `scales._stripe_looks`: vertical sinusoidal stripes (random phase) and
+    the flat frame of their mean colour (`horizontal` ignored)."""
+    phase = rng.uniform(0, 2 * np.pi)
+    along = np.arange(size[1], dtype=np.float32)
+    wave = 0.5 + 0.5 * np.sin(2 * np.pi * along / cue.stripe_period(short) + phase)
+    bright = 0.5 + 0.5 * np.array(cue.hue, np.float32)
+    dark = 0.1 * np.array(cue.hue, np.float32)
+    return tuple(
+        np.rint(np.broadcast_to(dark + shade * (bright - dark), (*size, 3)) * 255).astype(np.uint8)
+        for shade in (wave[None, :, None], np.full((1, 1, 1), 0.5, np.float32))
     )
 
 
@@ -67,11 +82,24 @@ def main() -> None:
         action="store_true",
         help="probe: stripes as a box-filtered square wave, always vertical",
     )
+    parser.add_argument(
+        "--light",
+        type=float,
+        default=0.5,
+        help="probe with --square-vertical: the bright stripes' colour is light + (1 - light) hue",
+    )
+    parser.add_argument(
+        "--on-off",
+        action="store_true",
+        help="probe: vertical sinusoidal stripes and the flat frame of their mean colour",
+    )
     parser.add_argument("configs", nargs="+", help="frames,stride,crop,width,bottleneck,depth")
     args, overrides = parser.parse_known_args()
     scales.STRIPE_PIXELS = args.stripe_pixels
     if args.square_vertical:
-        scales._stripe_looks = square_vertical_looks
+        scales._stripe_looks = partial(square_vertical_looks, light=args.light)
+    if args.on_off:
+        scales._stripe_looks = on_off_looks
     configs = [a for a in args.configs if "=" not in a]
     overrides += [a for a in args.configs if "=" in a]
     settings = run_settings(compose_settings("config", ["target_gflops=1", *overrides]), Path("."))
@@ -105,7 +133,11 @@ def main() -> None:
             "threads": args.threads,
             "data": settings.data_name,
             "stripe_pixels": scales.STRIPE_PIXELS,
-            "stripes": "square, vertical" if args.square_vertical else "sine, random",
+            "stripes": f"square, vertical, light {args.light}"
+            if args.square_vertical
+            else "sine, vertical, on-off"
+            if args.on_off
+            else "sine, random",
             # top-1 of each class (label = video index mod the class count), in class order
             "per_class": " ".join(f"{value:.2f}" for value in per_class),
         }
