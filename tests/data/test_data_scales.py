@@ -2,10 +2,9 @@
 
 For every kind: the view of the intended path that first sees it shows its change plainly (a
 blink, a flicker of fine stripes); views whose strides alias its period show none at all; one
-crop smaller a flicker keeps about two thirds of its change (the bilinear scaling's roll-off:
-learnt in part, `experiments/scales_cpu/v3_views/`), two crops smaller a quarter, below what a
-short trial learns; the later views of the path keep seeing it; a single frame never tells a
-pair apart.
+and two crops smaller a flicker keeps under a third of its change (the bilinear scaling's
+roll-off; 0.012 of 0.128 was not learnt, `experiments/scales_cpu/v5_probes/`); the later views
+of the path keep seeing it; a single frame never tells a pair apart.
 """
 
 import itertools
@@ -62,14 +61,14 @@ def test_each_kind_is_seen_by_its_view_and_not_by_views_that_alias_it(
     changes, still = 2 * kind, 2 * kind + 1
     for video in range(2):
         plain = visible_change(changes, seen, video)
-        assert plain > (0.4 if smaller is None else 0.25)
+        assert plain > (0.4 if smaller is None else 0.08)
         assert visible_change(still, seen, video) == 0  # still: never changes
         for view in aliased:
             assert visible_change(changes, view, video) < 1e-6, view
         if smaller is not None:
-            one, two = (visible_change(changes, view, video) for view in smaller)
-            assert 0.5 * plain < one < 0.75 * plain, (one, plain)
-            assert two < 0.3 * plain and two < 0.1, (two, plain)
+            for view in smaller:  # one and two crops smaller
+                blurred = visible_change(changes, view, video)
+                assert blurred < 0.3 * plain and blurred < 0.04, (view, blurred, plain)
 
 
 def switching_share(label: int, view: View, video: int) -> float:

@@ -21,7 +21,7 @@ BLINKS = SyntheticSpec(dataset="blinks", clutter=0)
 
 
 def test_same_seed_same_data_other_seed_other_data() -> None:
-    # video 7: stripes (random phase, orientation) still; a blink's frame is one of two colours
+    # video 7: stripes (random phase) still; a blink's frame is one of two colours
     clips = [build_dataset(SyntheticSpec(num_videos=12), VIEW)[7][0] for _ in range(2)]
     assert torch.equal(*clips)
     other = build_dataset(SyntheticSpec(seed=1, num_videos=12), VIEW)[7][0]

@@ -7,11 +7,11 @@ phase); in the second it shows one of the two throughout, so that no single fram
 pair apart:
 
 - a *blink* (kinds 0-2): a bright and a dim frame, which any crop resolves;
-- a *flicker* (kinds 3-7): fine stripes (horizontal or vertical at random) and the same stripes
-  reversed, turned by half a cycle. The stripes are `STRIPE_PIXELS` apart at the test scale of
-  the kind's crop (the short side scaled to 128·crop/112), where a short trial learns them
-  reliably; one crop smaller (2.1 px) the bilinear scaling leaves about two thirds of the change
-  and a short trial learns it in part or not at all, two crops smaller (1.5 px) a sixth.
+- a *flicker* (kinds 3-7): fine vertical stripes (a square wave) and the same stripes reversed,
+  turned by half a cycle. The stripes are `STRIPE_PIXELS` apart at the test scale of the kind's
+  crop (the short side scaled to 128·crop/112): near the network's own sampling (its stem keeps
+  every second pixel), where a short trial learns them; one crop smaller (1.1 px) the bilinear
+  scaling leaves a tenth of the change, which it does not learn.
 
 A clip sees a pair's change when it resolves the looks and two of its frames fall on different
 looks of the pattern: never when its stride is a multiple of the period (for period 2: an even
@@ -31,7 +31,8 @@ parent did (frame-rate steps halve the stride, spatial steps keep it):
 | 7    | flicker, period 9, crop 456   | 16 × 6.75 × 456         | 8 γt     | 4.9    |
 
 (X2D widths. Blinks switch every half period; kind 7's pattern is in `_KINDS`.) The temporal
-steps come before the spatial ones because a flicker is seen in part one crop early: a temporal
+steps come before the spatial ones in case a flicker is learnt one crop early (v4's 3-px
+stripes were): a temporal
 step whose cue needed a crop the path reaches later would have been foreshadowed, one step
 earlier, by the same-stride candidate at the smaller crop. Here a spatial step's candidates
 other than the spatial one see its flicker exactly as much as their parent did, and the only
@@ -42,10 +43,11 @@ sees k kinds can reach a top-1 of 50 % + k × 6.25 %: 50 % from X2D, 87.5 % at 1
 
 Why flicker and not stripes that appear (`scales-v2`): a short trial learns a change between
 frames (a blink, a flicker) far more reliably than a fine texture's presence or a single
-reversal (`experiments/scales_cpu/stripe_probes/`); why 3 px: at 8 frames finer stripes were
-learnt by some trials and not others (`experiments/scales_cpu/v3_views/`).
+reversal (`experiments/scales_cpu/stripe_probes/`); why 1.6 px: stripes near 2 px at the view
+were learnt more than coarser ones with twice their change, and 1.6 px keeps the gate one crop
+smaller sharp (`experiments/scales_cpu/v5_probes/`).
 
-Videos are 640 × 640 pixels (the stripes for crop 456 are 3.7 px apart in it) and 180 frames
+Videos are 640 × 640 pixels (the stripes for crop 456 are 2.0 px apart in it) and 180 frames
 (6 s at a nominal 30 fps) by default, a pure function of `(seed, split, index)`; the label of
 video `i` is `i % 16`. Sizes scale with the short side; timings are in frames.
 """
@@ -59,7 +61,7 @@ import numpy as np
 from expansion.data.synthetic.spec import SPLITS, SyntheticSpec
 from expansion.data.synthetic.sprites import Colour, SpriteVideo, distractors
 
-STRIPE_PIXELS = 3.0  # the stripes' period in the crop they are made for, at its test scale
+STRIPE_PIXELS = 1.6  # the stripes' period in the crop they are made for, at its test scale
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ class Cue:
         return STRIPE_PIXELS * 112 / (128 * self.crop) * short
 
 
+_SUBPIXELS = 16  # samples a pixel when the stripes are drawn
 _DIM = 0.3  # a blink's dim level, as a share of its bright one
 _HUES: tuple[Colour, ...] = (
     (1.0, 0.2, 0.2),  # red
@@ -141,8 +144,7 @@ class ScalesVideo(SpriteVideo):
         if cue.crop is None:
             self._looks = _blink_looks(cue, self._size)
         else:
-            horizontal = rng.random() < 0.5
-            self._looks = _stripe_looks(cue, rng, self._size, short, horizontal)
+            self._looks = _stripe_looks(cue, rng, self._size, short)
         self.schedule = _schedule(cue, rng, spec.num_frames, changes=label % 2 == 0)
 
     def base(self, t: int) -> np.ndarray:
@@ -170,15 +172,15 @@ def _blink_looks(cue: Cue, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarra
 
 
 def _stripe_looks(
-    cue: Cue, rng: np.random.Generator, size: tuple[int, int], short: int, horizontal: bool
+    cue: Cue, rng: np.random.Generator, size: tuple[int, int], short: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Stripes of the kind's hue over the whole frame (random phase) and the same stripes
-    reversed (turned by half a cycle), as uint8 `(H, W, 3)`."""
-    phase = rng.uniform(0, 2 * np.pi)
-    height, width = size
-    along = np.arange(height if horizontal else width, dtype=np.float32)
-    wave = 0.5 + 0.5 * np.sin(2 * np.pi * along / cue.stripe_period(short) + phase)
-    wave = wave[:, None, None] if horizontal else wave[None, :, None]
+    """Vertical stripes of the kind's hue over the whole frame (a square wave, random phase,
+    each pixel the share of its area that is bright) and the same stripes reversed, as uint8
+    `(H, W, 3)`. Always vertical: one orientation is one feature to learn."""
+    width = size[1]
+    samples = (np.arange(width * _SUBPIXELS) + 0.5) / _SUBPIXELS
+    square = (samples / cue.stripe_period(short) + rng.uniform(0, 1)) % 1 < 0.5
+    wave = square.reshape(width, _SUBPIXELS).mean(axis=1, dtype=np.float32)[None, :, None]
     bright = 0.5 + 0.5 * np.array(cue.hue, np.float32)
     dark = 0.1 * np.array(cue.hue, np.float32)
     return tuple(  # type: ignore[return-value]
