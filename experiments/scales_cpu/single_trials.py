@@ -6,12 +6,14 @@ about 2.5 and one at about 5 GFLOPs against their one-step-smaller parents), and
 pairs of classes a view's trial learns (`per_class`).
 
     python experiments/scales_cpu/single_trials.py --out experiments/scales_cpu/beyond.csv \
-        16,6.75,224,2,1,1 16,6.75,320,2,1,1 32,5.0625,320,2,1,1 [--threads 2] [seed=0 ...]
+        8,9,320,2,1,1 8,9,456,2,1,1 16,6.75,456,2,1,1 [--threads 2] [seed=0 ...]
 
 A configuration is `frames,stride,crop,width,bottleneck,depth`; trailing `key=value` arguments
 are configuration overrides, as for `python -m expansion.run`; `--stripe-pixels` tries other
-stripes than the built-in version's (with `trial.num_workers=0`, the default, clips are made in
-this process). Trials already in the CSV (same configuration and seed) are skipped, so the
+stripes than the built-in version's and `--on-off` stripes that come and go instead of reversing
+(with `trial.num_workers=0`, the default, clips are made in this process). The probes recorded
+with `--square-vertical` ran on the code of their day; those stripes are the built-in ones
+since `scales-v5`. Trials already in the CSV (same configuration and seed) are skipped, so the
 script can be stopped and run again.
 """
 
@@ -21,7 +23,6 @@ import argparse
 import csv
 import time
 from dataclasses import asdict, replace
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -34,37 +35,16 @@ from expansion.search.records import TrialSpec
 from expansion.training.trial import run_trial
 from search_spaces.x3d import X3DConfig
 
+BUILT_IN_LOOKS = scales._stripe_looks
 FIELDS = ["frames", "stride", "crop", "width_factor", "bottleneck_factor", "depth_factor"]
 
 
-def square_vertical_looks(cue, rng, size, short, horizontal, light=0.5):
-    """Probe variant of `scales._stripe_looks`: a square wave (box-filtered over 16 samples a
-    pixel) in place of the sinusoid, always vertical (`horizontal` ignored)."""
-    phase = rng.uniform(0, 1)
-    width = size[1]
-    samples = (np.arange(width * 16, dtype=np.float64) + 0.5) / 16
-    square = ((samples / cue.stripe_period(short) + phase) % 1 < 0.5).astype(np.float32)
-    wave = square.reshape(width, 16).mean(axis=1)[None, :, None]
-    bright = light + (1 - light) * np.array(cue.hue, np.float32)
-    dark = 0.1 * np.array(cue.hue, np.float32)
-    return tuple(
-        np.rint(np.broadcast_to(dark + shade * (bright - dark), (*size, 3)) * 255).astype(np.uint8)
-        for shade in (wave, 1 - wave)
-    )
-
-
-def on_off_looks(cue, rng, size, short, horizontal):
-    """Probe variant of `scales._stripe_looks`: vertical sinusoidal stripes (random phase) and
-    the flat frame of their mean colour (`horizontal` ignored)."""
-    phase = rng.uniform(0, 2 * np.pi)
-    along = np.arange(size[1], dtype=np.float32)
-    wave = 0.5 + 0.5 * np.sin(2 * np.pi * along / cue.stripe_period(short) + phase)
-    bright = 0.5 + 0.5 * np.array(cue.hue, np.float32)
-    dark = 0.1 * np.array(cue.hue, np.float32)
-    return tuple(
-        np.rint(np.broadcast_to(dark + shade * (bright - dark), (*size, 3)) * 255).astype(np.uint8)
-        for shade in (wave[None, :, None], np.full((1, 1, 1), 0.5, np.float32))
-    )
+def on_off_looks(cue, rng, size, short):
+    """Probe variant of `scales._stripe_looks`: the built-in stripes and the flat frame of their
+    mean colour, in place of the stripes reversed."""
+    stripes, reversed_ = BUILT_IN_LOOKS(cue, rng, size, short)
+    flat = (stripes.astype(np.uint16) + reversed_).mean(axis=(0, 1)) / 2
+    return stripes, np.broadcast_to(np.rint(flat).astype(np.uint8), stripes.shape)
 
 
 def main() -> None:
@@ -78,26 +58,13 @@ def main() -> None:
         help="replaces scales.STRIPE_PIXELS in this process (trials run in it)",
     )
     parser.add_argument(
-        "--square-vertical",
-        action="store_true",
-        help="probe: stripes as a box-filtered square wave, always vertical",
-    )
-    parser.add_argument(
-        "--light",
-        type=float,
-        default=0.5,
-        help="probe with --square-vertical: the bright stripes' colour is light + (1 - light) hue",
-    )
-    parser.add_argument(
         "--on-off",
         action="store_true",
-        help="probe: vertical sinusoidal stripes and the flat frame of their mean colour",
+        help="probe: the stripes and the flat frame of their mean colour (not reversed)",
     )
     parser.add_argument("configs", nargs="+", help="frames,stride,crop,width,bottleneck,depth")
     args, overrides = parser.parse_known_args()
     scales.STRIPE_PIXELS = args.stripe_pixels
-    if args.square_vertical:
-        scales._stripe_looks = partial(square_vertical_looks, light=args.light)
     if args.on_off:
         scales._stripe_looks = on_off_looks
     configs = [a for a in args.configs if "=" not in a]
@@ -133,11 +100,7 @@ def main() -> None:
             "threads": args.threads,
             "data": settings.data_name,
             "stripe_pixels": scales.STRIPE_PIXELS,
-            "stripes": f"square, vertical, light {args.light}"
-            if args.square_vertical
-            else "sine, vertical, on-off"
-            if args.on_off
-            else "sine, random",
+            "stripes": "on-off" if args.on_off else "reversed",
             # top-1 of each class (label = video index mod the class count), in class order
             "per_class": " ".join(f"{value:.2f}" for value in per_class),
         }
