@@ -32,6 +32,7 @@ from expansion.data.synthetic import scales
 from expansion.search.complexity import config_complexity
 from expansion.search.config import run_settings
 from expansion.search.records import TrialSpec
+from expansion.training import trial
 from expansion.training.trial import run_trial
 from search_spaces.x3d import X3DConfig
 
@@ -45,6 +46,21 @@ def on_off_looks(cue, rng, size, short):
     stripes, reversed_ = BUILT_IN_LOOKS(cue, rng, size, short)
     flat = (stripes.astype(np.uint16) + reversed_).mean(axis=(0, 1)) / 2
     return stripes, np.broadcast_to(np.rint(flat).astype(np.uint8), stripes.shape)
+
+
+class LastPredictions:
+    """Wraps the trial's `evaluate` to keep the class each validation video was called: which
+    class a missed pair's videos went to tells a kind not learnt from a kind mistaken."""
+
+    def __init__(self) -> None:
+        self.labels: list[int] = []
+        self._evaluate = trial.evaluate
+        trial.evaluate = self
+
+    def __call__(self, *args, **kwargs):
+        evaluation = self._evaluate(*args, **kwargs)
+        self.labels = evaluation.scores.argmax(dim=1).tolist()
+        return evaluation
 
 
 def main() -> None:
@@ -72,6 +88,7 @@ def main() -> None:
     settings = run_settings(compose_settings("config", ["target_gflops=1", *overrides]), Path("."))
     job = settings.job
     job = replace(job, resources=replace(job.resources, cpus=args.threads))
+    predictions = LastPredictions()
     done = set()
     if args.out.exists():
         with args.out.open() as file:
@@ -103,6 +120,8 @@ def main() -> None:
             "stripes": "on-off" if args.on_off else "reversed",
             # top-1 of each class (label = video index mod the class count), in class order
             "per_class": " ".join(f"{value:.2f}" for value in per_class),
+            # the class each validation video was called, in video order
+            "predicted": " ".join(str(label) for label in predictions.labels),
         }
         new_file = not args.out.exists()
         with args.out.open("a", newline="") as file:

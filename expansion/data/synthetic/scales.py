@@ -7,11 +7,12 @@ phase); in the second it shows one of the two throughout, so that no single fram
 pair apart:
 
 - a *blink* (kinds 0-2): a bright and a dim frame, which any crop resolves;
-- a *flicker* (kinds 3-7): fine vertical stripes (a square wave) and the same stripes reversed,
-  turned by half a cycle. The stripes are `STRIPE_PIXELS` apart at the test scale of the kind's
-  crop (the short side scaled to 128·crop/112): near the network's own sampling (its stem keeps
-  every second pixel), where a short trial learns them; one crop smaller (1.1 px) the bilinear
-  scaling leaves a tenth of the change, which it does not learn.
+- a *flicker* (kinds 3-7): fine vertical stripes (a sine wave, the kind's bright look on black)
+  and the same stripes reversed, turned by half a cycle. The stripes are `STRIPE_PIXELS` apart
+  at the test scale of the kind's crop (the short side scaled to 128·crop/112), just above the
+  finest pattern that scale holds: its clips change by 0.18-0.27 of the full range between
+  frames (a blink's by 0.44-0.70); one crop smaller (1.5 px) the Lanczos scaling leaves a sixth
+  of that or less.
 
 A clip sees a pair's change when it resolves the looks and two of its frames fall on different
 looks of the pattern: never when its stride is a multiple of the period (for period 2: an even
@@ -43,11 +44,15 @@ sees k kinds can reach a top-1 of 50 % + k × 6.25 %: 50 % from X2D, 87.5 % at 1
 
 Why flicker and not stripes that appear (`scales-v2`): a short trial learns a change between
 frames (a blink, a flicker) far more reliably than a fine texture's presence or a single
-reversal (`experiments/scales_cpu/stripe_probes/`); why 1.6 px: stripes near 2 px at the view
-were learnt more than coarser ones with twice their change, and 1.6 px keeps the gate one crop
-smaller sharp (`experiments/scales_cpu/v5_probes/`).
+reversal (`experiments/scales_cpu/stripe_probes/`). Why 2.1 px, a sine and Lanczos scaling
+(`scales-v6`): with bilinear scaling no spacing both kept enough change at the kind's crop to be
+learnt every time and too little one crop smaller to be learnt at all (`v4_probes/`, `v5_probes/`,
+`v5_odds/`). Lanczos keeps more of the first and far less of the second; the largest training
+scale of one crop smaller (160·crop/112) is only 1/8 below the kind's test scale, so coarser
+stripes, seen well there, were learnt one crop early in part; a sine has no harmonics to alias
+back at the crops far below (`experiments/scales_cpu/v6_probes/`).
 
-Videos are 640 × 640 pixels (the stripes for crop 456 are 2.0 px apart in it) and 180 frames
+Videos are 640 × 640 pixels (the stripes for crop 456 are 2.6 px apart in it) and 180 frames
 (6 s at a nominal 30 fps) by default, a pure function of `(seed, split, index)`; the label of
 video `i` is `i % 16`. Sizes scale with the short side; timings are in frames.
 """
@@ -61,7 +66,7 @@ import numpy as np
 from expansion.data.synthetic.spec import SPLITS, SyntheticSpec
 from expansion.data.synthetic.sprites import Colour, SpriteVideo, distractors
 
-STRIPE_PIXELS = 1.6  # the stripes' period in the crop they are made for, at its test scale
+STRIPE_PIXELS = 2.1  # the stripes' period in the crop they are made for, at its test scale
 
 
 @dataclass(frozen=True)
@@ -90,16 +95,28 @@ class Cue:
 
 _SUBPIXELS = 16  # samples a pixel when the stripes are drawn
 _DIM = 0.3  # a blink's dim level, as a share of its bright one
+# Each kind's hue, as far from the others' as any of its looks allows (a blink's bright and dim
+# frame, a flicker's stripes averaged away one crop smaller): v5's lighter, closer hues let a
+# short trial call still red blinks still yellow ones (`experiments/scales_cpu/v6_probes/`).
+# The flickers up to crop 320 take the two-channel hues: their change is the weakest cue's.
 _HUES: tuple[Colour, ...] = (
-    (1.0, 0.2, 0.2),  # red
-    (0.2, 0.35, 1.0),  # blue
-    (1.0, 0.9, 0.1),  # yellow
-    (0.1, 0.9, 0.9),  # cyan
-    (0.9, 0.2, 0.9),  # magenta
-    (1.0, 0.55, 0.1),  # orange
-    (0.2, 0.9, 0.2),  # green
-    (0.9, 0.9, 0.9),  # white
+    (1.0, 1.0, 1.0),  # white
+    (0.5, 1.0, 0.0),  # lime
+    (0.0, 0.5, 1.0),  # azure
+    (1.0, 1.0, 0.0),  # yellow
+    (0.0, 1.0, 1.0),  # cyan
+    (1.0, 0.0, 1.0),  # magenta
+    (1.0, 0.5, 0.0),  # orange
+    (0.5, 0.0, 1.0),  # violet
 )
+_TINT = 0.25  # every channel's floor in a kind's bright look: hues stay apart, dim ones too
+
+
+def _bright(cue: Cue) -> np.ndarray:
+    """A kind's bright look: its hue, each channel lifted to at least `_TINT`."""
+    return _TINT + (1 - _TINT) * np.array(cue.hue, np.float32)
+
+
 # (pattern, crop) of each kind, in the order the intended path first sees them. A flicker is
 # learnt only when most consecutive frames of a clip show it (`stripe_probes/`): period 2
 # switches at every frame of an odd stride, kind 7's period 9 at 5 of 6 frames of a stride-6.75
@@ -162,8 +179,8 @@ def _schedule(cue: Cue, rng: np.random.Generator, num_frames: int, changes: bool
 
 
 def _blink_looks(cue: Cue, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """The frame in a light shade of the kind's hue, bright and dim, as uint8 `(H, W, 3)`."""
-    colour = 0.5 + 0.5 * np.array(cue.hue, np.float32)  # light: a strong blink
+    """The frame in the kind's bright look and at `_DIM` of it, as uint8 `(H, W, 3)`."""
+    colour = _bright(cue)
     bright, dim = (
         np.broadcast_to(np.rint(level * colour * 255).astype(np.uint8), (*size, 3))
         for level in (1.0, _DIM)
@@ -174,16 +191,19 @@ def _blink_looks(cue: Cue, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarra
 def _stripe_looks(
     cue: Cue, rng: np.random.Generator, size: tuple[int, int], short: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Vertical stripes of the kind's hue over the whole frame (a square wave, random phase,
-    each pixel the share of its area that is bright) and the same stripes reversed, as uint8
+    """Vertical stripes of the kind's bright look on black over the whole frame (a sine wave,
+    random phase, each pixel its area's mean) and the same stripes reversed, as uint8
     `(H, W, 3)`. Always vertical: one orientation is one feature to learn."""
     width = size[1]
     samples = (np.arange(width * _SUBPIXELS) + 0.5) / _SUBPIXELS
-    square = (samples / cue.stripe_period(short) + rng.uniform(0, 1)) % 1 < 0.5
-    wave = square.reshape(width, _SUBPIXELS).mean(axis=1, dtype=np.float32)[None, :, None]
-    bright = 0.5 + 0.5 * np.array(cue.hue, np.float32)
-    dark = 0.1 * np.array(cue.hue, np.float32)
+    turns = 2 * np.pi * (samples / cue.stripe_period(short) + rng.uniform(0, 1))
+    wave = (
+        (0.5 + 0.5 * np.sin(turns))
+        .reshape(width, _SUBPIXELS)
+        .mean(axis=1, dtype=np.float32)[None, :, None]
+    )
+    bright = _bright(cue)
     return tuple(  # type: ignore[return-value]
-        np.rint(np.broadcast_to(dark + shade * (bright - dark), (*size, 3)) * 255).astype(np.uint8)
+        np.rint(np.broadcast_to(shade * bright, (*size, 3)) * 255).astype(np.uint8)
         for shade in (wave, 1 - wave)
     )
