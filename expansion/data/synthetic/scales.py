@@ -10,8 +10,8 @@ pair apart:
 - a *flicker* (kinds 3-7): fine vertical stripes (a sine wave, the kind's bright look on black)
   and the same stripes reversed, turned by half a cycle. The stripes are `STRIPE_PIXELS` apart
   at the test scale of the kind's crop (the short side scaled to 128·crop/112), just above the
-  finest pattern that scale holds: its clips change by 0.18-0.27 of the full range between
-  frames (a blink's by 0.44-0.70); one crop smaller (1.5 px) the Lanczos scaling leaves a sixth
+  finest pattern that scale holds: its clips change by 0.18-0.29 of the full range between
+  frames (a blink's by 0.44); one crop smaller (1.5 px) the Lanczos scaling leaves a sixth
   of that or less.
 
 A clip sees a pair's change when it resolves the looks and two of its frames fall on different
@@ -96,18 +96,19 @@ class Cue:
 _SUBPIXELS = 16  # samples a pixel when the stripes are drawn
 _DIM = 0.3  # a blink's dim level, as a share of its bright one
 # Each kind's hue, as far from the others' as any of its looks allows (a blink's bright and dim
-# frame, a flicker's stripes averaged away one crop smaller): v5's lighter, closer hues let a
-# short trial call still red blinks still yellow ones (`experiments/scales_cpu/v6_probes/`).
-# The flickers up to crop 320 take the two-channel hues: their change is the weakest cue's.
+# frame, a flicker's stripes averaged away one crop smaller), by the distance between colours:
+# short trials called v5's still red blinks still yellow ones, and a closer palette's dim white
+# blinks the averaged cyan stripes (`experiments/scales_cpu/v6_probes/`). The flickers up to crop
+# 320 take the two-channel hues: their change is the weakest cue's.
 _HUES: tuple[Colour, ...] = (
-    (1.0, 1.0, 1.0),  # white
     (0.5, 1.0, 0.0),  # lime
     (0.0, 0.5, 1.0),  # azure
+    (1.0, 0.0, 0.5),  # pink
     (1.0, 1.0, 0.0),  # yellow
     (0.0, 1.0, 1.0),  # cyan
     (1.0, 0.0, 1.0),  # magenta
-    (1.0, 0.5, 0.0),  # orange
-    (0.5, 0.0, 1.0),  # violet
+    (1.0, 1.0, 1.0),  # white
+    (0.5, 0.5, 0.5),  # grey
 )
 _TINT = 0.25  # every channel's floor in a kind's bright look: hues stay apart, dim ones too
 
