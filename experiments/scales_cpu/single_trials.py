@@ -3,7 +3,8 @@ the built-in benchmark), each appended to a CSV as soon as it finishes.
 
 Used to show that the benchmark's cues go on past the searches' 1.2 GFLOPs target (a model at
 about 2.5 and one at about 5 GFLOPs against their one-step-smaller parents), and to check which
-pairs of classes a view's trial learns (`per_class`).
+pairs of classes a view's trial learns (`per_class`) and what it called each validation video
+(`predicted`: a pair missed as one state, or taken for another kind).
 
     python experiments/scales_cpu/single_trials.py --out experiments/scales_cpu/beyond.csv \
         8,9,320,2,1,1 8,9,456,2,1,1 16,6.75,456,2,1,1 [--threads 2] [seed=0 ...]
@@ -92,7 +93,10 @@ def main() -> None:
     done = set()
     if args.out.exists():
         with args.out.open() as file:
-            done = {(row["config"], int(row["seed"])) for row in csv.DictReader(file)}
+            reader = csv.DictReader(file)
+            if "predicted" not in (reader.fieldnames or []):
+                parser.error(f"{args.out} was written before `predicted`: append to a new --out")
+            done = {(row["config"], int(row["seed"])) for row in reader}
     for text in configs:
         values = [float(value) for value in text.split(",")]
         config = X3DConfig(**dict(zip(FIELDS, values, strict=True)))
