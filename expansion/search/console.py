@@ -50,6 +50,12 @@ def format_plan(plan: Plan, search: SearchSettings, device: str) -> str:
         )
     estimate = "" if math.isnan(plan.seconds) else f", {format_seconds(plan.seconds)} (estimate)"
     lines.append(f"about {plan.trials} trials{estimate}")
+    if plan.borderline:
+        targets = ", ".join(f"{target:.3g}" for target in plan.borderline)
+        lines.append(
+            f"the axes' candidates grow the model by different ratios: the path to {targets} "
+            "GFLOPs may take a step more or fewer, as the kept axes decide"
+        )
     reach = max(step.gflops for step in plan.steps)
     if reach < plan.goal_gflops < math.inf:
         lines.append(

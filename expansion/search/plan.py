@@ -4,10 +4,13 @@ The estimate loads a batch of real training clips for two real candidates (the s
 half the largest target) and times training and evaluation steps on them at the trials' batch
 size, on the device trials will use; it fits seconds per clip (loading, training, evaluating) as
 linear functions of GFLOPs and projects the expected path: the trials the settings decide (the
-seed, a replay and its contractions: `preview`) as they are, then each step `step_factor` × the
-GFLOPs of the last (the coordinator sizes every candidate to that), one candidate per axis, plus
-the contraction trials of each target. Starting workers and building models and datasets are
-left out. A hardware target is projected as GFLOPs (`projected`).
+seed, a replay and its contractions: `preview`) as they are, then each step the ratio by which
+the seed's own candidates grow (the coordinator sizes each candidate to about `step_factor` × its
+parent, a little under where an axis moves in coarse steps), one candidate per axis, plus the
+contraction trials of each target. Where that ratio's spread over the axes decides whether a step
+passes a target, the plan names the target (`borderline`): the kept axes decide the count.
+Starting workers and building models and datasets are left out. A hardware target is projected
+as GFLOPs (`projected`).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from expansion.search.complexity import config_complexity, gflops_of
 from expansion.search.coordinator import SearchSettings
 from expansion.search.preview import preview
 from expansion.search.records import TrialSpec
+from expansion.search.sizing import expand
 from expansion.training import runtime
 from expansion.training.resources import Resources
 from expansion.training.schedule import Schedule
@@ -59,6 +63,8 @@ class Plan:
     train_clips: int  # per trial
     eval_clips: int  # per trial
     goal_gflops: float = math.inf  # the largest target, as the plan projects it
+    # Targets the path may pass one step earlier or later than projected, by the axes it keeps.
+    borderline: tuple[float, ...] = ()
 
     @property
     def trials(self) -> int:
@@ -164,7 +170,7 @@ def estimate(
     train_clips = trial.epochs * len(dataset)
     load, train, evaluate = (_fit(probed, phase) for phase in zip(*seconds, strict=True))
     plan = Plan((), parallel, load, train, evaluate, train_clips, eval_clips, search.largest_target)
-    return replace(plan, steps=project_steps(space, search, plan.trial_seconds))
+    return _projected_plan(space, search, plan)
 
 
 def untimed(
@@ -179,7 +185,12 @@ def untimed(
     parallel = 1 if sequential else parallel
     unknown = (math.nan, math.nan)
     plan = Plan((), parallel, unknown, unknown, unknown, 0, 0, search.largest_target)
-    return replace(plan, steps=project_steps(space, search, plan.trial_seconds))
+    return _projected_plan(space, search, plan)
+
+
+def _projected_plan(space: SearchSpace, search: SearchSettings, plan: Plan) -> Plan:
+    steps, borderline = project_steps(space, search, plan.trial_seconds)
+    return replace(plan, steps=steps, borderline=borderline)
 
 
 def projected(space: SearchSpace, search: SearchSettings, measures: Measures) -> SearchSettings:
@@ -202,28 +213,35 @@ def projected(space: SearchSpace, search: SearchSettings, measures: Measures) ->
 
 def project_steps(
     space: SearchSpace, search: SearchSettings, trial_seconds: Callable[[float], float]
-) -> tuple[StepPlan, ...]:
+) -> tuple[tuple[StepPlan, ...], tuple[float, ...]]:
     """The expected steps: those the settings decide, as they will be trained (`preview`),
-    then steps of one candidate per axis, each `_step_multiplier` × the last, up to the largest
-    target, with the contraction of each target a step overshoots."""
+    then steps of one candidate per axis, each the seed candidates' mean ratio × the last, up
+    to the largest target, with the contraction of each target a step overshoots. And the
+    targets whose passing step the axes' spread of ratios leaves open (`Plan.borderline`)."""
     known = preview(space, search)
     steps = [_known_step(search, group, trial_seconds) for group in _steps_of(known.trials)]
     if known.complete:
-        return tuple(steps)
+        return tuple(steps), ()
     last = next(step for step in reversed(steps) if step.label != "contr.")
-    step, gflops, multiplier = last.step, last.gflops, _step_multiplier(space, search)
+    ratios = _step_ratios(space, search)
+    multiplier = _geometric_mean(ratios)
+    step, gflops, start = last.step, last.gflops, last.gflops
     axes = len(search.axes)
+    borderline = []
     for target in search.target_gflops[len(known.members) :]:
         while gflops < target and step < search.max_steps:
             step, gflops = step + 1, gflops * multiplier
             steps.append(StepPlan(step, str(step), gflops, axes, axes * trial_seconds(gflops)))
         if gflops < target:  # max_steps end below it
             break
+        grown = step - last.step  # forward steps the projection took from the known ones
+        if start * min(ratios) ** grown < target or start * max(ratios) ** (grown - 1) >= target:
+            borderline.append(target)
         if gflops > target:  # the search contracts only if it overshoots
             contractions = 1 if search.contract == "last" else axes
             seconds = contractions * trial_seconds(target)
             steps.append(StepPlan(step + 1, "contr.", target, contractions, seconds))
-    return tuple(steps)
+    return tuple(steps), tuple(borderline)
 
 
 def _steps_of(trials: Sequence[TrialSpec]) -> list[list[TrialSpec]]:
@@ -264,19 +282,26 @@ def _fit(gflops: Sequence[float], seconds: Sequence[float]) -> Linear:
 
 
 def _step_multiplier(space: SearchSpace, search: SearchSettings) -> float:
-    """The GFLOPs ratio of one step that the plan projects.
+    """The GFLOPs ratio of one step that the plan projects: the geometric mean over the axes of
+    how much the seed's candidate along each grows it. With a `step_factor` that is a little
+    under the factor (an axis that moves in whole frames or pixels stops at the last size within
+    it); without one, each axis takes its paper step."""
+    return _geometric_mean(_step_ratios(space, search))
 
-    With a `step_factor`, that factor: the coordinator sizes every candidate to it. Without one
-    (each axis takes its paper step), the geometric mean of those steps' ratios from the seed.
-    """
-    if search.step_factor is not None:
-        return search.step_factor
-    seed = config_complexity(space, space.seed, search.num_classes).gflops
-    ratios = [
-        config_complexity(space, axis.expand(space.seed), search.num_classes).gflops / seed
-        for axis in (space.axes[name] for name in search.axes)
-    ]
-    return math.exp(sum(math.log(ratio) for ratio in ratios) / len(ratios))
+
+def _step_ratios(space: SearchSpace, search: SearchSettings) -> list[float]:
+    """GFLOPs of the seed's candidate along each axis ÷ the seed's (axes that cannot grow it
+    left out)."""
+    seed = gflops_of(space, space.seed, search.num_classes)
+    grown = (
+        expand(space, space.seed, axis, search.step_factor, search.num_classes)
+        for axis in search.axes
+    )
+    return [gflops_of(space, config, search.num_classes) / seed for config in grown if config]
+
+
+def _geometric_mean(values: Sequence[float]) -> float:
+    return math.exp(sum(math.log(value) for value in values) / len(values))
 
 
 def _parallel_trials(resources: Resources, device: torch.device) -> int:
