@@ -1,0 +1,39 @@
+"""Per kind of `scales`, how much of each class a run folder's trials got right.
+
+    python experiments/scales_cpu/per_kind.py experiments/scales_cpu/v6_seed0
+
+Prints, per trial, top-1 and for each of the eight kinds `changes/still`: the share of the
+validation videos of the pair's two classes called right (video i's label is i % 16, kind
+label // 2, the changing class first). A kind learnt shows 1.00/1.00; a kind the model cannot
+tell apart shows one class always (1.00/0.00 or 0.00/1.00).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+CLASSES = 16
+
+
+def per_kind(correct: str) -> list[tuple[float, float]]:
+    hits = np.frombuffer(correct.encode(), dtype=np.uint8) == ord("1")
+    labels = np.arange(len(hits)) % CLASSES
+    return [
+        (hits[labels == label].mean(), hits[labels == label + 1].mean())
+        for label in range(0, CLASSES, 2)
+    ]
+
+
+def main(run_dir: Path) -> None:
+    trials = pd.read_parquet(run_dir / "trials.parquet")
+    for row in trials[trials["status"] == "ok"].itertuples():
+        kinds = " ".join(f"{changes:.2f}/{still:.2f}" for changes, still in per_kind(row.correct))
+        print(f"{row.trial_id:<22} {row.top1:6.1%}  {kinds}")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
