@@ -50,6 +50,11 @@ def format_plan(plan: Plan, search: SearchSettings, device: str) -> str:
         )
     estimate = "" if math.isnan(plan.seconds) else f", {format_seconds(plan.seconds)} (estimate)"
     lines.append(f"about {plan.trials} trials{estimate}")
+    if plan.calibrated_on:
+        lines.append(
+            f"times scaled by {plan.calibration:.2f}: the {plan.calibrated_on} trials trained "
+            f"so far took {plan.calibration:.2f}× the probe's estimate for them"
+        )
     if plan.borderline:
         targets = ", ".join(f"{target:.3g}" for target in plan.borderline)
         lines.append(

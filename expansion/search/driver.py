@@ -43,7 +43,7 @@ from expansion.search.dispatch import (
     open_dispatcher,
 )
 from expansion.search.hardware import HardwareTable, require_memory_device
-from expansion.search.plan import Plan, estimate, projected, untimed
+from expansion.search.plan import Plan, calibrated, estimate, projected, untimed
 from expansion.search.preview import Preview, preview
 from expansion.search.records import TrialOutcome, TrialRecord, TrialSpec
 from expansion.search.reuse import ReusableTrials
@@ -139,7 +139,7 @@ def search(
     records = _records_to_keep(store, settings, stream)
     resumed_with = len(records)
     bad_videos = _BadVideos(settings, stream, records, unreadable)
-    plan, val_videos = _estimate(settings, measures)
+    plan, val_videos = _estimate(settings, measures, records)
     print(format_plan(plan, settings.search, _device(settings)), file=stream)
     print(f"data: {settings.data_name}, {val_videos} validation videos", file=stream)
     if records:
@@ -256,8 +256,11 @@ def dry_run(config: Mapping[str, Any], stream: TextIO = sys.stdout) -> Preview:
     return shown
 
 
-def _estimate(settings: RunSettings, measures: HardwareTable) -> tuple[Plan, int]:
-    """The plan with its time estimate, and the number of validation videos.
+def _estimate(
+    settings: RunSettings, measures: HardwareTable, records: Sequence[TrialRecord] = ()
+) -> tuple[Plan, int]:
+    """The plan with its time estimate (calibrated on the trials `records` holds, on resume),
+    and the number of validation videos.
 
     Building both datasets checks roots, list files and labels before any trial starts: the
     validation set here, the training set in the plan's probe, which loads clips from it.
@@ -272,7 +275,7 @@ def _estimate(settings: RunSettings, measures: HardwareTable) -> tuple[Plan, int
     sequential = settings.dispatcher == "inline"
     search = projected(space, settings.search, measures)
     plan = estimate(space, search, job.schedule, job.resources, train_data, val_videos, sequential)
-    return plan, val_videos
+    return calibrated(space, search, plan, records), val_videos
 
 
 def _device(settings: RunSettings) -> str:

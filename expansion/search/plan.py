@@ -30,7 +30,7 @@ from expansion.search.budget import Measures
 from expansion.search.complexity import config_complexity, gflops_of
 from expansion.search.coordinator import SearchSettings
 from expansion.search.preview import preview
-from expansion.search.records import TrialSpec
+from expansion.search.records import TrialRecord, TrialSpec
 from expansion.search.sizing import expand
 from expansion.training import runtime
 from expansion.training.resources import Resources
@@ -65,6 +65,10 @@ class Plan:
     goal_gflops: float = math.inf  # the largest target, as the plan projects it
     # Targets the path may pass one step earlier or later than projected, by the axes it keeps.
     borderline: tuple[float, ...] = ()
+    # On resume: the recorded trials' wall time ÷ the probe's estimate for them, which scales
+    # every time above, and how many trials it was taken over (0: not calibrated).
+    calibration: float = 1.0
+    calibrated_on: int = 0
 
     @property
     def trials(self) -> int:
@@ -81,7 +85,7 @@ class Plan:
             for base, slope in (self.load_seconds, self.train_seconds, self.eval_seconds)
         )
         seconds = self.train_clips * (load + train) + self.eval_clips * (load + evaluate)
-        return seconds / self.parallel
+        return self.calibration * seconds / self.parallel
 
 
 def _timed(step: Callable[[], object], device: torch.device) -> float:
@@ -191,6 +195,30 @@ def untimed(
 def _projected_plan(space: SearchSpace, search: SearchSettings, plan: Plan) -> Plan:
     steps, borderline = project_steps(space, search, plan.trial_seconds)
     return replace(plan, steps=steps, borderline=borderline)
+
+
+def calibrated(
+    space: SearchSpace, search: SearchSettings, plan: Plan, records: Sequence[TrialRecord]
+) -> Plan:
+    """`plan` with its times scaled to what the trials `records` holds took against what the
+    plan gives them (those trained in this run: reused ones took no time here).
+
+    The probe times one model alone for a few steps, while trials share the machine, load
+    their clips as they train and validate after every epoch: on the 2-core CPU the benchmark's
+    trials at 1.2 GFLOPs took 1.6× the probe's figure. A resumed search corrects its plan with
+    its own record.
+    """
+    trained = [
+        record for record in records if record.outcome.status == "ok" and not record.outcome.reused
+    ]
+    estimated = sum(plan.trial_seconds(record.spec.gflops) for record in trained)
+    if not trained or not estimated > 0:  # no probe (`untimed`), or nothing trained here
+        return plan
+    measured = sum(record.outcome.wall_s for record in trained) / plan.parallel
+    factor = plan.calibration * measured / estimated
+    return _projected_plan(
+        space, search, replace(plan, calibration=factor, calibrated_on=len(trained))
+    )
 
 
 def projected(space: SearchSpace, search: SearchSettings, measures: Measures) -> SearchSettings:

@@ -13,7 +13,16 @@ from expansion.data import ClipDataset, SyntheticSpec, build_dataset
 from expansion.search.complexity import config_complexity
 from expansion.search.console import format_plan
 from expansion.search.coordinator import SearchSettings
-from expansion.search.plan import _step_multiplier, estimate, probe_config, untimed
+from expansion.search.plan import (
+    Plan,
+    _step_multiplier,
+    calibrated,
+    estimate,
+    probe_config,
+    project_steps,
+    untimed,
+)
+from expansion.search.records import TrialOutcome, TrialRecord, TrialSpec
 from expansion.training.resources import trial_settings
 from search_spaces.base import InputView
 from search_spaces.x3d import AXES, X3D_SPACE
@@ -113,3 +122,33 @@ def test_a_plan_to_several_targets_contracts_for_each_and_a_replay_trains_one_a_
     assert [step.trials for step in plan.steps] == [1, 1, 1, 6, 1]
     assert 1.9 < plan.steps[1].gflops / plan.steps[0].gflops < 2.1
     assert plan.steps[2].gflops <= 0.03
+
+
+def test_a_resumed_plan_is_scaled_to_what_its_trials_took() -> None:
+    settings = replace(SETTINGS, target_gflops=(0.3,))
+    # 10 s per trial at no GFLOPs, +100 s per GFLOP; two trials at a time
+    probed = Plan((), 2, (0.0, 0.0), (1.0, 10.0), (0.0, 0.0), 10, 0, 0.3)
+    plan = replace(probed, steps=project_steps(X3D_SPACE, settings, probed.trial_seconds)[0])
+    assert plan.steps[1].seconds == pytest.approx(6 * (10 + 100 * plan.steps[1].gflops) / 2)
+    assert calibrated(X3D_SPACE, settings, plan, ()) == plan  # nothing trained yet
+
+    def trained(gflops: float, wall_s: float, reused_from: str = "") -> TrialRecord:
+        spec = TrialSpec(f"t{gflops}", 1, "forward", "width", "s00-seed", None, gflops, 1.0)
+        outcome = TrialOutcome("ok", wall_s=wall_s, reused_from=reused_from)
+        return TrialRecord("run", 0, spec, outcome)
+
+    # the probe gives 20 and 30 s; they took 45 and 55: twice as long. A reused trial took no
+    # time here, a failed one is no measure: neither counts.
+    records = [
+        trained(0.1, 45.0),
+        trained(0.2, 55.0),
+        trained(0.4, 1.0, reused_from="other"),
+        TrialRecord("run", 0, trained(0.3, 1.0).spec, TrialOutcome("failed", wall_s=1.0)),
+    ]
+    resumed = calibrated(X3D_SPACE, settings, plan, records)
+    assert (resumed.calibration, resumed.calibrated_on) == (pytest.approx(2.0), 2)
+    assert resumed.seconds == pytest.approx(2 * plan.seconds)
+    assert "times scaled by 2.00: the 2 trials" in format_plan(resumed, settings, "cpu")
+    # a plan without the probe's times stays without
+    unprobed = untimed(X3D_SPACE, settings, RESOURCES)
+    assert calibrated(X3D_SPACE, settings, unprobed, records) == unprobed
