@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The benchmark's measurements on scales-v6, one search at a time (the two cores are shared: two
+# searches at once would make each other's times meaningless). Each search runs until it writes
+# path.csv; a stopped one (SIGINT: `pkill -INT -f expansion.run`) is resumed where it stopped the
+# next time this script runs, so the queue spans sessions.
+#
+#   experiments/scales_cpu/queue.sh CODE_DIR   # e.g. a git worktree of the commit to measure
+#
+# Consoles go to RUN.console.txt, each start or resume under a line naming its time and commit.
+set -euo pipefail
+
+code=$(realpath "${1:?usage: queue.sh CODE_DIR (a checkout whose code runs the searches)}")
+here=$(realpath "$(dirname "$0")")
+python=$(realpath "$here/../../.venv/bin/python")
+
+run() {
+    local name=$1
+    shift
+    local dir=$here/$name console=$here/$name.console.txt
+    if [[ -f $dir/path.csv ]]; then
+        return 0
+    fi
+    local args=("experiment=benchmark" "run_dir=$dir" "$@")
+    if [[ -f $dir/search.yaml ]]; then
+        args=("resume=$dir")
+    fi
+    echo "=== $(date -u '+%F %T') UTC, commit $(git -C "$code" rev-parse --short HEAD): ${args[*]}" \
+        >>"$console"
+    (cd "$code" && PYTHONPATH=$code "$python" -m expansion.run "${args[@]}") >>"$console" 2>&1
+}
+
+run v6_seed0 seed=0
+run v6_family seed=0 'target_gflops=[0.3,0.6,1.2]' reuse="$here/v6_seed0"
+run v6_seed1 seed=1
+run v6_inherit_seed0 seed=0 inherit=true
+run v6_halving_seed0 seed=0 fidelity=halving
+run v6_both_seed0 seed=0 inherit=true fidelity=halving
+run v6_inherit_seed1 seed=1 inherit=true
+run v6_halving_seed1 seed=1 fidelity=halving
+run v6_both_seed1 seed=1 inherit=true fidelity=halving
