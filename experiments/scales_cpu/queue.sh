@@ -11,7 +11,7 @@ set -euo pipefail
 
 code=$(realpath "${1:?usage: queue.sh CODE_DIR (a checkout whose code runs the searches)}")
 here=$(realpath "$(dirname "$0")")
-python=$(realpath "$here/../../.venv/bin/python")
+python=$(realpath "$here/../..")/.venv/bin/python  # not resolved: a venv's python is a symlink
 
 run() {
     local name=$1
