@@ -2,8 +2,10 @@
 
 A `Budget` bounds GFLOPs (counted), inference latency and peak training memory (measured). A
 model *fits* a budget when every bounded figure is at or under its bound, and *reaches* it when
-any figure is at or over its bound: the forward steps go on until the kept model reaches the
-budget, the contraction looks for the largest model that fits it. With a GFLOPs target and a
+any figure is at or over its bound, or within the search's `target_tolerance` under it: the
+forward steps go on until the kept model reaches the budget (one that reaches it without
+passing it is the budget's member as it is), the contraction looks for the largest model that
+fits it. With a GFLOPs target and a
 hardware target together the model must satisfy both.
 
 The coordinator never measures anything itself: measured figures come from `Measures`, which
@@ -66,12 +68,17 @@ class Cost:
     """
 
     def __init__(
-        self, space: SearchSpace, num_classes: int, budget: Budget, measures: Measures | None
+        self,
+        space: SearchSpace,
+        num_classes: int,
+        budget: Budget,
+        measures: Measures | None,
+        tolerance: float = 0.0,
     ) -> None:
         if budget.hardware and measures is None:
             raise ValueError(f"the budget {budget} needs measured figures; none were given")
         self.space, self.num_classes = space, num_classes
-        self.budget, self.measures = budget, measures
+        self.budget, self.measures, self.tolerance = budget, measures, tolerance
 
     def _figures(self, config: Any) -> Iterator[tuple[float, float, str]]:
         """(figure, bound, unit) of every bounded figure of `config`, measured as needed."""
@@ -89,7 +96,8 @@ class Cost:
         return all(figure <= bound for figure, bound, _ in self._figures(config))
 
     def reached(self, config: Any) -> bool:
-        return any(figure >= bound for figure, bound, _ in self._figures(config))
+        floor = 1 - self.tolerance
+        return any(figure >= bound * floor for figure, bound, _ in self._figures(config))
 
     def share(self, config: Any) -> float:
         """How much of the budget `config` takes: its largest figure ÷ bound (1: at a target)."""

@@ -57,6 +57,8 @@ def run_settings(config: Mapping[str, Any], run_dir: Path) -> RunSettings:
         step_factor=optional_float(config.get("step_factor"), "step_factor"),
         num_classes=data.num_classes,
         min_target_fraction=as_float(config["min_target_fraction"], "min_target_fraction"),
+        # runs recorded before the tolerance existed went on until a model passed the target
+        target_tolerance=as_float(config.get("target_tolerance", 0.0), "target_tolerance"),
         # runs recorded before the margin existed kept the strict best
         selection_margin=as_float(config.get("selection_margin", 0.0), "selection_margin"),
         # runs recorded before inheritance existed trained every candidate from scratch

@@ -12,7 +12,9 @@ instead (the paper's path from X2D then lands on X3D-XS). A `replay` fixes the k
 first steps (the paper's path, say): only that axis's candidate is trained, unless
 `replay_others` asks for the others too, and it is kept whatever they score.
 
-Backward: the model that first passes a target is contracted along its last expanded axis
+Backward: a kept model within `target_tolerance` under a target has reached it and is its
+member as it is (the paper's X3D-XS is its step-5 model); the model that first passes a target
+is contracted along its last expanded axis
 (`contract="last"`, the paper) or along every axis (`"all"`, the best contracted model is kept),
 each to the largest model within the target (`sizing.contract`): that target's member. The
 forward path goes on from the uncontracted model to the next target, as the paper derives X3D-S
@@ -77,6 +79,8 @@ class SearchSettings:
     step_factor: float | None = 2.0  # None: each axis's own paper step
     num_classes: int = 400
     min_target_fraction: float = 0.85
+    # a kept model within this share under a target has reached it (its member, no more steps)
+    target_tolerance: float = 0.0
     selection_margin: float = 0.0  # top-1 (0-1) within which candidates count as tied
     inherit: bool = False  # candidates start from their parent's weights
     contract_from: ContractFrom = "overshoot"  # whose weights contracted candidates start from
@@ -154,6 +158,10 @@ def validate(space: SearchSpace, settings: SearchSettings) -> None:
     if not 0 <= settings.selection_margin < 1:
         raise SearchError(
             f"selection_margin is a top-1 difference in [0, 1), got {settings.selection_margin}"
+        )
+    if not 0 <= settings.target_tolerance < 1:
+        raise SearchError(
+            f"target_tolerance is a share of the target in [0, 1), got {settings.target_tolerance}"
         )
     if settings.max_steps < 1:
         raise SearchError(f"max_steps must be at least 1, got {settings.max_steps}")
@@ -259,7 +267,10 @@ def next_action(
         )
     path = [kept]
     step = 0
-    costs = [Cost(space, settings.num_classes, budget, measures) for budget in settings.budgets]
+    costs = [
+        Cost(space, settings.num_classes, budget, measures, settings.target_tolerance)
+        for budget in settings.budgets
+    ]
     for index, cost in enumerate(costs):
         while not cost.reached(kept.spec.config):
             step += 1
@@ -315,9 +326,16 @@ def _member(
 ) -> Member | Train:
     """The member of the `index`-th budget, which the last model of `path` has reached."""
     reached = path[-1]
-    if cost.fits(reached.spec.config):  # reached without passing: at a bound exactly
-        note = f"the last expansion met the target exactly{cost.measured(reached.spec.config)}"
-        return Member(cost.budget.gflops, reached, note)
+    config = reached.spec.config
+    if cost.fits(config):  # reached without passing: at a bound, or within the tolerance
+        share = cost.share(config)
+        note = (
+            "the last expansion met the target exactly"
+            if share == 1
+            else f"the last expansion reached {share:.1%} of the target "
+            f"(within target_tolerance={settings.target_tolerance:g})"
+        )
+        return Member(cost.budget.gflops, reached, note + cost.measured(config))
     return _contract(space, settings, path, index, cost, outcome_of)
 
 

@@ -257,13 +257,14 @@ def project_steps(
     axes = len(search.axes)
     borderline = []
     for target in search.target_gflops[len(known.members) :]:
-        while gflops < target and step < search.max_steps:
+        reach = target * (1 - search.target_tolerance)  # where a kept model has reached it
+        while gflops < reach and step < search.max_steps:
             step, gflops = step + 1, gflops * multiplier
             steps.append(StepPlan(step, str(step), gflops, axes, axes * trial_seconds(gflops)))
-        if gflops < target:  # max_steps end below it
+        if gflops < reach:  # max_steps end below it
             break
         grown = step - last.step  # forward steps the projection took from the known ones
-        if start * min(ratios) ** grown < target or start * max(ratios) ** (grown - 1) >= target:
+        if start * min(ratios) ** grown < reach or start * max(ratios) ** (grown - 1) >= reach:
             borderline.append(target)
         if gflops > target:  # the search contracts only if it overshoots
             contractions = 1 if search.contract == "last" else axes

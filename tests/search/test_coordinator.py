@@ -500,6 +500,7 @@ def test_the_first_call_trains_the_seed() -> None:
         (replace(SETTINGS, step_factor=math.nan), "step_factor must be above 1 or null"),
         (replace(SETTINGS, contract="none"), "unknown contract"),  # type: ignore[arg-type]
         (replace(SETTINGS, selection_margin=-0.1), "selection_margin is a top-1 difference"),
+        (replace(SETTINGS, target_tolerance=1.0), "target_tolerance is a share of the target"),
         (replace(SETTINGS, rungs=(0.5, 0.25, 1.0)), r"rungs must rise to 1 .*\[0.5, 0.25, 1.0\]"),
         (replace(SETTINGS, rungs=(0.25, 0.5)), "rungs must rise to 1"),
         (replace(SETTINGS, rungs=(0.0, 1.0)), "rungs must rise to 1"),
@@ -591,6 +592,28 @@ def test_a_replay_trains_one_candidate_per_step_and_keeps_it() -> None:
     assert [r.spec.axis for r in final.path] == ["seed", *PAPER_PATH]
     assert final.final.spec.config == PRESETS["XS"]
     assert final.note == "the last expansion met the target exactly"
+
+
+def test_a_model_within_the_tolerance_under_the_target_is_its_member_as_it_is() -> None:
+    # X3D-XS, step 5 of the replay, at 97 % of the target: with a 5 % tolerance it is the
+    # member; without one the search trains step 6's six candidates and contracts one back.
+    target = PRESET_GFLOPS["XS"] / 0.97
+    strict, strict_records = run_search(replace(REPLAY, target_gflops=(target,)))
+    assert strict is not None and strict.final.spec.phase == "contract"
+    steps = [r.spec.step for r in strict_records]
+    assert steps[6:] == [6] * 6 + [7] and strict_records[-1].spec.phase == "contract"
+    tolerant = replace(REPLAY, target_gflops=(target,), target_tolerance=0.05)
+    final, records = run_search(tolerant)
+    assert [r.trial_id for r in records] == [r.trial_id for r in strict_records][:6]
+    assert final.final.spec.config == PRESETS["XS"] and final.path[-1] is final.final
+    assert (
+        final.note
+        == "the last expansion reached 97.0% of the target (within target_tolerance=0.05)"
+    )
+    # 3 % under is not within a 2 % tolerance; an overshoot is contracted whatever the tolerance
+    assert run_search(replace(tolerant, target_tolerance=0.02))[0].final.spec.phase == "contract"
+    over = replace(tolerant, target_gflops=(PRESET_GFLOPS["XS"] * 0.99,))
+    assert run_search(over)[0].final.spec.phase == "contract"
 
 
 def test_replay_others_trains_every_axis_but_keeps_the_replayed_one() -> None:

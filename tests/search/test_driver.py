@@ -442,8 +442,8 @@ def test_the_kinetics_derivation_is_planned_on_a_machine_without_its_gpus(tmp_pa
     text = stream.getvalue()
     assert "1 trial(s) at a time on 1 GPU per trial (none on this machine)" in text
     # 12 forward steps of six candidates from X2D past XL's 35.8 GFLOPs (1.95× a step), a
-    # contraction per preset
-    assert "about 78 trials" in text and text.count("contr.") == 5
+    # contraction per preset but XS: step 5 (0.583 GFLOPs) is within target_tolerance of it
+    assert "about 77 trials" in text and text.count("contr.") == 4
 
 
 def test_a_dry_run_from_the_command_line_prints_the_plan_and_writes_nothing(
