@@ -5,9 +5,10 @@ trial schedule, seed, the CPUs it shares, inheritance and fidelity); the targets
 rule and where the search runs do not enter it. A search to other targets, or with another
 selection, can therefore take every trial it shares with an earlier search of the same training
 settings (typically the whole forward path) and train only what is new, such as the
-contractions. A reused row keeps the source's outcome, with `reused_from` naming the source's
-folder; where this search keeps weights, the source's are copied beside its own, and a trial
-whose weights the source no longer has is trained instead.
+contractions (`contract_from` only changes which weights a contraction starts from, which is
+part of its specification). A reused row keeps the source's outcome, with `reused_from` naming
+the source's folder; where this search keeps weights, the source's are copied beside its own,
+and a trial whose weights the source no longer has is trained instead.
 """
 
 from __future__ import annotations
@@ -102,7 +103,6 @@ def _training_difference(source: RunSettings, settings: RunSettings) -> str | No
         ("machine_cpus", settings.machine_cpus, source.machine_cpus),
         ("inherit", settings.search.inherit, source.search.inherit),
         ("inherit_noise", settings.job.inherit_noise, source.job.inherit_noise),
-        ("contract_from", settings.search.contract_from, source.search.contract_from),
         ("fidelity", settings.search.fidelity, source.search.fidelity),
         ("rungs", settings.search.rungs, source.search.rungs),
     ):

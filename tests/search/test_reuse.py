@@ -82,6 +82,28 @@ def test_weights_are_copied_with_the_trials_and_a_trial_without_them_is_trained(
     assert copied.read_bytes() == b"s00-seed"
 
 
+def test_contracting_from_below_takes_the_forward_trials_and_trains_the_contraction(
+    tmp_path: Path,
+) -> None:
+    overshoot, below = ScoredTrials(), ScoredTrials()
+    search(tmp_path / "overshoot", overshoot, "target_gflops=0.05", "inherit=true")
+    search(
+        tmp_path / "below", below, "target_gflops=0.05", "inherit=true", "contract_from=below",
+        f"reuse={tmp_path / 'overshoot'}",
+    )  # fmt: skip
+
+    contraction = "s03-contract-spatial"
+    assert overshoot.ran[-1] == contraction and below.ran == [contraction]
+    inherited = {
+        name: pd.read_csv(tmp_path / name / "trials.csv").set_index("trial_id")["inherited_from"]
+        for name in ("overshoot", "below")
+    }
+    assert (inherited["overshoot"][contraction], inherited["below"][contraction]) == (
+        "s02-spatial",
+        "s01-spatial",
+    )
+
+
 @pytest.mark.parametrize(
     ("override", "named"),
     [("seed=1", "seed"), ("trial.epochs=2", "trial schedule"), ("inherit=true", "inherit")],
