@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The benchmark's measurements on scales-v6, one search at a time (the two cores are shared: two
 # searches at once would make each other's times meaningless). Each search runs until it writes
-# path.csv; a stopped one (SIGINT: `pkill -INT -f expansion.run`) is resumed where it stopped the
-# next time this script runs, so the queue spans sessions.
+# path.csv; a stopped one is resumed where it stopped the next time this script runs, so the
+# queue spans sessions. To stop: `pkill -f queue.sh; pkill -INT -f 'expansion.run|single_trials'`
+# (the queue first, or it would go on to the next search).
 #
 #   experiments/scales_cpu/queue.sh CODE_DIR   # e.g. a git worktree of the commit to measure
 #
@@ -29,14 +30,35 @@ run() {
     (cd "$code" && PYTHONPATH=$code "$python" -m expansion.run "${args[@]}") >>"$console" 2>&1
 }
 
+single() {  # name config… overrides…: single trials appended to name.csv (single_trials.py)
+    local name=$1 console=$here/$1.console.txt
+    shift
+    echo "=== $(date -u '+%F %T') UTC, commit $(git -C "$code" rev-parse --short HEAD): $*" \
+        >>"$console"
+    (cd "$code" && PYTHONPATH=$code "$python" experiments/scales_cpu/single_trials.py \
+        --threads 2 --out "$here/$name.csv" "$@") >>"$console" 2>&1
+}
+
 run v6_seed0 seed=0
 # seed 0 under the defaults since target_tolerance: v6_seed0's trials, no step 7 (nothing trained)
 run v6_seed0_defaults seed=0 reuse="$here/v6_seed0"
 run v6_family seed=0 'target_gflops=[0.3,0.6,1.2]' reuse="$here/v6_seed0"
 run v6_seed1 seed=1
+# the cues past 1.2 GFLOPs: the 4.9-GFLOPs view that alone sees kind 7, against its parent
+# 8 × 9 × 456 (v6_seed0's s07-spatial); skipped once in beyond.csv, and a failure (memory: about
+# twice the parent's 9.8 GB) is recorded in the console without stopping the queue
+single beyond 16,6.75,456,2,1,1 seed=0 || true
 run v6_inherit_seed0 seed=0 inherit=true
 run v6_halving_seed0 seed=0 fidelity=halving
 run v6_both_seed0 seed=0 inherit=true fidelity=halving
 run v6_inherit_seed1 seed=1 inherit=true
 run v6_halving_seed1 seed=1 fidelity=halving
 run v6_both_seed1 seed=1 inherit=true fidelity=halving
+# contract_from, on a target between two steps (0.45: step 5's spatial model contracted back),
+# each search training one contraction trial on the inheriting search's forward trials
+for seed in 0 1; do
+    source=$here/v6_inherit_seed$seed
+    run v6_inherit_seed${seed}_to045 seed=$seed inherit=true target_gflops=0.45 reuse="$source"
+    run v6_inherit_seed${seed}_to045_below seed=$seed inherit=true target_gflops=0.45 \
+        contract_from=below reuse="$source"
+done
