@@ -44,11 +44,12 @@ run v6_seed0 seed=0
 run v6_seed0_defaults seed=0 reuse="$here/v6_seed0"
 run v6_family seed=0 'target_gflops=[0.3,0.6,1.2]' reuse="$here/v6_seed0"
 run v6_seed1 seed=1
+run v6_inherit_seed0 seed=0 inherit=true
+# (after a resumable search: a single trial stopped part-way starts again)
 # the cues past 1.2 GFLOPs: the 4.9-GFLOPs view that alone sees kind 7, against its parent
 # 8 × 9 × 456 (v6_seed0's s07-spatial); skipped once in beyond.csv, and a failure (memory: about
 # twice the parent's 9.8 GB) is recorded in the console without stopping the queue
 single beyond 16,6.75,456,2,1,1 seed=0 || true
-run v6_inherit_seed0 seed=0 inherit=true
 run v6_halving_seed0 seed=0 fidelity=halving
 run v6_both_seed0 seed=0 inherit=true fidelity=halving
 run v6_inherit_seed1 seed=1 inherit=true
