@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark's measurements on scales-v6, one search at a time (the two cores are shared: two
+# The benchmark's measurements on scales-v7, one search at a time (the two cores are shared: two
 # searches at once would make each other's times meaningless). Each search runs until it writes
 # path.csv; a stopped one is resumed where it stopped the next time this script runs, so the
 # queue spans sessions. To stop: `pkill -f queue.sh; pkill -INT -f 'expansion.run|single_trials'`
@@ -39,27 +39,27 @@ single() {  # name config… overrides…: single trials appended to name.csv (s
         --threads 2 --out "$here/$name.csv" "$@") >>"$console" 2>&1
 }
 
-run v6_seed0 seed=0
-# seed 0 under the defaults since target_tolerance: v6_seed0's trials, no step 7 (nothing trained)
-run v6_seed0_defaults seed=0 reuse="$here/v6_seed0"
-run v6_family seed=0 'target_gflops=[0.3,0.6,1.2]' reuse="$here/v6_seed0"
-run v6_seed1 seed=1
-run v6_inherit_seed0 seed=0 inherit=true
+# scales-v7 (kinds 5-7 made for the crops the search reaches); the v6 runs are records
+run v7_seed0 seed=0
+run v7_family seed=0 'target_gflops=[0.3,0.6,1.2]' reuse="$here/v7_seed0"
+run v7_seed1 seed=1
+run v7_inherit_seed0 seed=0 inherit=true
 # (after a resumable search: a single trial stopped part-way starts again)
-# the cues past 1.2 GFLOPs: the 4.9-GFLOPs view that alone sees kind 7, against its parent
-# 8 × 9 × 456 (v6_seed0's s07-spatial); skipped once in beyond.csv, and a failure (memory: about
-# twice the parent's 9.8 GB) is recorded in the console without stopping the queue
-single beyond 16,6.75,456,2,1,1 seed=0 || true
-run v6_halving_seed0 seed=0 fidelity=halving
-run v6_both_seed0 seed=0 inherit=true fidelity=halving
-run v6_inherit_seed1 seed=1 inherit=true
-run v6_halving_seed1 seed=1 fidelity=halving
-run v6_both_seed1 seed=1 inherit=true fidelity=halving
+# the cues past 1.2 GFLOPs: the 2.37- and 4.73-GFLOPs views that alone see kinds 6 and 7, against
+# their parents (8 × 9 × 312: the searches' step 6; 8 × 9 × 448: the first of these); skipped once
+# in beyond.csv, and a failure (memory: the 2.37-GFLOPs model took 9.8 GB on v6, the other about
+# twice that) is recorded in the console without stopping the queue
+single beyond 8,9,448,2,1,1 16,6.75,448,2,1,1 seed=0 || true
+run v7_halving_seed0 seed=0 fidelity=halving
+run v7_both_seed0 seed=0 inherit=true fidelity=halving
+run v7_inherit_seed1 seed=1 inherit=true
+run v7_halving_seed1 seed=1 fidelity=halving
+run v7_both_seed1 seed=1 inherit=true fidelity=halving
 # contract_from, on a target between two steps (0.45: step 5's spatial model contracted back),
 # each search training one contraction trial on the inheriting search's forward trials
 for seed in 0 1; do
-    source=$here/v6_inherit_seed$seed
-    run v6_inherit_seed${seed}_to045 seed=$seed inherit=true target_gflops=0.45 reuse="$source"
-    run v6_inherit_seed${seed}_to045_below seed=$seed inherit=true target_gflops=0.45 \
+    source=$here/v7_inherit_seed$seed
+    run v7_inherit_seed${seed}_to045 seed=$seed inherit=true target_gflops=0.45 reuse="$source"
+    run v7_inherit_seed${seed}_to045_below seed=$seed inherit=true target_gflops=0.45 \
         contract_from=below reuse="$source"
 done

@@ -18,7 +18,9 @@ from expansion.data import clips
 from expansion.data.sampling import SINGLE_VIEW
 from expansion.data.synthetic import SyntheticSpec, open_video, scales
 from expansion.data.transforms import STD
+from expansion.search.sizing import expand
 from search_spaces.base import InputView
+from search_spaces.x3d import X3D_SPACE
 
 SPEC = SyntheticSpec(dataset="scales", num_videos=64)
 View = tuple[int, float, int]
@@ -48,11 +50,23 @@ CUES: list[tuple[int, View, list[View], tuple[View, View] | None]] = [
     (2, (8, 9, 112), [(8, 6, 112), (4, 12, 112), (4, 12, 160)], None),
     (3, (8, 9, 160), [(8, 6, 160), (4, 12, 160), (4, 12, 224)], ((8, 9, 112), (8, 9, 80))),
     (4, (8, 9, 224), [(8, 6, 224), (4, 12, 224)], ((8, 9, 160), (8, 9, 112))),
-    (5, (8, 9, 320), [(8, 6, 320), (4, 12, 320)], ((8, 9, 224), (8, 9, 160))),
-    (6, (8, 9, 456), [(8, 6, 456), (4, 12, 456)], ((8, 9, 320), (8, 9, 224))),
-    (7, (16, 6.75, 456), [(8, 9, 456), (8, 9, 320)], ((16, 6.75, 320), (16, 6.75, 224))),
+    (5, (8, 9, 312), [(8, 6, 312), (4, 12, 312)], ((8, 9, 224), (8, 9, 160))),
+    (6, (8, 9, 448), [(8, 6, 448), (4, 12, 448)], ((8, 9, 312), (8, 9, 224))),
+    (7, (16, 6.75, 448), [(8, 9, 448), (8, 9, 312)], ((16, 6.75, 312), (16, 6.75, 224))),
 ]
 PATH = [view for _, view, _, _ in CUES]
+INTENDED_AXES = ["frame_rate", "temporal", "temporal", *["spatial"] * 4, "temporal"]
+
+
+def test_the_views_are_those_the_search_builds_along_the_intended_path() -> None:
+    """Each kind's view is the model the search proposes on the intended path (2× a step,
+    the benchmark's classes), and each flicker is made for exactly that view's crop."""
+    config = X3D_SPACE.seed
+    for kind, axis in enumerate(INTENDED_AXES):
+        config = expand(X3D_SPACE, config, axis, 2.0, scales.NUM_CLASSES)
+        assert (config.frames, config.stride, config.crop) == PATH[kind], axis
+        if scales.CUES[kind].crop is not None:
+            assert scales.CUES[kind].crop == config.crop
 
 
 @pytest.mark.parametrize(("kind", "seen", "aliased", "smaller"), CUES)

@@ -27,11 +27,16 @@ parent did (frame-rate steps halve the stride, spatial steps keep it):
 | 2    | blink, period 2               | 8 × 9 × 112             | 3 γt     | 0.15   |
 | 3    | flicker, period 2, crop 160   | 8 × 9 × 160             | 4 γs     | 0.30   |
 | 4    | flicker, period 2, crop 224   | 8 × 9 × 224             | 5 γs     | 0.59   |
-| 5    | flicker, period 2, crop 320   | 8 × 9 × 320             | 6 γs     | 1.21   |
-| 6    | flicker, period 2, crop 456   | 8 × 9 × 456             | 7 γs     | 2.4    |
-| 7    | flicker, period 9, crop 456   | 16 × 6.75 × 456         | 8 γt     | 4.9    |
+| 5    | flicker, period 2, crop 312   | 8 × 9 × 312             | 6 γs     | 1.18   |
+| 6    | flicker, period 2, crop 448   | 8 × 9 × 448             | 7 γs     | 2.37   |
+| 7    | flicker, period 9, crop 448   | 16 × 6.75 × 448         | 8 γt     | 4.73   |
 
-(X2D widths. Blinks switch every half period; kind 7's pattern is in `_KINDS`.) The temporal
+(X2D widths. Blinks switch every half period; kind 7's pattern is in `_KINDS`.) The views are
+the ones the search builds (`sizing.expand`, 2× a step): a spatial step reaches the last 8-px
+crop within 2× the GFLOPs, 312 and 448 after 224, not the nominal 320 and 456 that `scales-v6`
+made kinds 5-7 for. At 2.5 % under its crop a flicker's stripes are 2.05 px apart, at the limit
+of what the scaled frame holds: the v6 search's seed 1 learnt none of kind 5 at 8 × 9 × 312
+where seed 0 learnt all of it (`experiments/scales_cpu/README.md`). The temporal
 steps come before the spatial ones in case a flicker is learnt one crop early (v4's 3-px
 stripes were): a temporal
 step whose cue needed a crop the path reaches later would have been foreshadowed, one step
@@ -52,7 +57,7 @@ scale of one crop smaller (160·crop/112) is only 1/8 below the kind's test scal
 stripes, seen well there, were learnt one crop early in part; a sine has no harmonics to alias
 back at the crops far below (`experiments/scales_cpu/v6_probes/`).
 
-Videos are 640 × 640 pixels (the stripes for crop 456 are 2.6 px apart in it) and 180 frames
+Videos are 640 × 640 pixels (the stripes for crop 448 are 2.6 px apart in it) and 180 frames
 (6 s at a nominal 30 fps) by default, a pure function of `(seed, split, index)`; the label of
 video `i` is `i % 16`. Sizes scale with the short side; timings are in frames.
 """
@@ -99,7 +104,7 @@ _DIM = 0.3  # a blink's dim level, as a share of its bright one
 # frame, a flicker's stripes averaged away one crop smaller), by the distance between colours:
 # short trials called v5's still red blinks still yellow ones, and a closer palette's dim white
 # blinks the averaged cyan stripes (`experiments/scales_cpu/v6_probes/`). The flickers up to crop
-# 320 take the two-channel hues: their change is the weakest cue's.
+# 312 take the two-channel hues: their change is the weakest cue's.
 _HUES: tuple[Colour, ...] = (
     (0.5, 1.0, 0.0),  # lime
     (0.0, 0.5, 1.0),  # azure
@@ -128,9 +133,9 @@ _KINDS = (
     ("01", None),
     ("01", 160),
     ("01", 224),
-    ("01", 320),
-    ("01", 456),
-    ("111001100", 456),
+    ("01", 312),
+    ("01", 448),
+    ("111001100", 448),
 )
 CUES: tuple[Cue, ...] = tuple(
     Cue(

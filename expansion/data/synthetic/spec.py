@@ -27,7 +27,7 @@ GEOMETRIES: dict[str, Geometry] = {
     "scales": Geometry(height=640, width=640, num_frames=180, clutter=0),
     "blinks": Geometry(height=256, width=340, num_frames=120, clutter=3),
 }
-VERSIONS: dict[str, int] = {"scales": 6, "blinks": 1}
+VERSIONS: dict[str, int] = {"scales": 7, "blinks": 1}
 DEFAULT_DATASET = "scales"
 
 
