@@ -81,11 +81,11 @@ def test_plan_grows_by_the_seed_candidates_ratio_and_names_a_borderline_target()
     assert "may take a step more or fewer" in format_plan(plan, settings, "cpu")
     # Within a 5 % tolerance step 6 (1.17 GFLOPs projected) reaches 1.2: no step 7, nothing
     # to contract; the bottleneck path (2.00×) would reach it at step 6 too, slower ones not.
-    tolerant = untimed(
-        X3D_SPACE, replace(settings, target_tolerance=0.05), RESOURCES, sequential=True
-    )
+    within = replace(settings, target_tolerance=0.05)
+    tolerant = untimed(X3D_SPACE, within, RESOURCES, sequential=True)
     assert [step.label for step in tolerant.steps] == labels[:7]
     assert tolerant.borderline == (1.2,)
+    assert "short of the target" not in format_plan(tolerant, within, "cpu")
     clear = replace(settings, target_gflops=(0.9,))  # 6 steps along any axis
     plan = untimed(X3D_SPACE, clear, RESOURCES, sequential=True)
     assert plan.borderline == () and len(plan.steps) == 8
