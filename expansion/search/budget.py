@@ -5,8 +5,7 @@ model *fits* a budget when every bounded figure is at or under its bound, and *r
 any figure is at or over its bound, or within the search's `target_tolerance` under it: the
 forward steps go on until the kept model reaches the budget (one that reaches it without
 passing it is the budget's member as it is), the contraction looks for the largest model that
-fits it. With a GFLOPs target and a
-hardware target together the model must satisfy both.
+fits it. With a GFLOPs target and a hardware target together the model must satisfy both.
 
 The coordinator never measures anything itself: measured figures come from `Measures`, which
 the driver backs with the run folder's recorded table (`expansion.search.hardware`), so that

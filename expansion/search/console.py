@@ -62,7 +62,7 @@ def format_plan(plan: Plan, search: SearchSettings, device: str) -> str:
             "GFLOPs may take a step more or fewer, as the kept axes decide"
         )
     reach = max(step.gflops for step in plan.steps)
-    if reach < plan.goal_gflops * (1 - search.target_tolerance) and plan.goal_gflops < math.inf:
+    if reach < search.reach(plan.goal_gflops) < math.inf:
         lines.append(
             f"max_steps={search.max_steps} end at about {reach:.3g} GFLOPs, short of the "
             f"target: the search stops there (raise max_steps to go further)"

@@ -14,11 +14,11 @@ first steps (the paper's path, say): only that axis's candidate is trained, unle
 
 Backward: a kept model within `target_tolerance` under a target has reached it and is its
 member as it is (the paper's X3D-XS is its step-5 model); the model that first passes a target
-is contracted along its last expanded axis
-(`contract="last"`, the paper) or along every axis (`"all"`, the best contracted model is kept),
-each to the largest model within the target (`sizing.contract`): that target's member. The
-forward path goes on from the uncontracted model to the next target, as the paper derives X3D-S
-from its step 7 and goes on to M, L and XL from the step-7 model itself.
+is contracted along its last expanded axis (`contract="last"`, the paper) or along every axis
+(`"all"`, the best contracted model is kept), each to the largest model within the target
+(`sizing.contract`): that target's member. The forward path goes on from the uncontracted model
+to the next target, as the paper derives X3D-S from its step 7 and goes on to M, L and XL from
+the step-7 model itself.
 
 Hardware targets (`target_latency_ms`, `target_memory_mb`) make one `Budget` with the GFLOPs
 target, if any: candidates are still sized by GFLOPs, but whether the kept model passed the
@@ -99,6 +99,10 @@ class SearchSettings:
     def largest_target(self) -> float:
         """The largest GFLOPs target; inf for a search to hardware targets alone."""
         return self.target_gflops[-1] if self.target_gflops else math.inf
+
+    def reach(self, target: float) -> float:
+        """Where a kept model has reached `target`: within `target_tolerance` under it."""
+        return target * (1 - self.target_tolerance)
 
     @property
     def budgets(self) -> tuple[Budget, ...]:

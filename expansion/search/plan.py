@@ -257,7 +257,7 @@ def project_steps(
     axes = len(search.axes)
     borderline = []
     for target in search.target_gflops[len(known.members) :]:
-        reach = target * (1 - search.target_tolerance)  # where a kept model has reached it
+        reach = search.reach(target)
         while gflops < reach and step < search.max_steps:
             step, gflops = step + 1, gflops * multiplier
             steps.append(StepPlan(step, str(step), gflops, axes, axes * trial_seconds(gflops)))
