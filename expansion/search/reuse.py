@@ -1,14 +1,21 @@
 """`reuse=[RUN_DIR, …]`: the trials earlier searches trained, taken instead of trained again.
 
 A trial is a function of its specification and of the settings that train it (space, data,
-trial schedule, seed, the CPUs it shares, inheritance and fidelity); the targets, the selection
-rule and where the search runs do not enter it. A search to other targets, or with another
+trial schedule, trial seed, the CPUs it shares, inheritance and fidelity); the targets, the
+selection rule and where the search runs do not enter it. A search to other targets, or with another
 selection, can therefore take every trial it shares with an earlier search of the same training
 settings (typically the whole forward path) and train only what is new, such as the
 contractions (`contract_from` only changes which weights a contraction starts from, which is
 part of its specification). A reused row keeps the source's outcome, with `reused_from` naming
 the source's folder; where this search keeps weights, the source's are copied beside its own,
 and a trial whose weights the source no longer has is trained instead.
+
+A trial trained from scratch depends on nothing but its architecture, its share of the schedule
+and its trial seed (the run's seed plus a confirmation's offset), so it is also taken from a
+run of another seed: a seed-0 search with `confirm_seeds=1` finds its confirmations among a
+seed-1 search's candidates, and the seed-1 search among the seed-0 search's confirmations.
+Trials that start from other weights (inherited, or a rung's own checkpoint) descend from their
+run's seed and are taken only from a run of the same seed, by trial id.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from expansion.config_values import read_yaml_mapping
 from expansion.errors import ConfigError
@@ -34,11 +42,25 @@ class _Source:
     record: TrialRecord
 
 
-class ReusableTrials:
-    """The finished trials of other run folders, by trial id (the first folder listed wins)."""
+# What alone decides a from-scratch trial's training: trial seed, configuration, budget.
+_Training = tuple[int, Any, float]
 
-    def __init__(self, trials: dict[str, _Source]) -> None:
-        self.trials = trials
+
+def _from_scratch(spec: TrialSpec, run_seed: int) -> _Training | None:
+    """The training key of a trial that starts from no weights, else None."""
+    if spec.inherit_from or spec.resume_from:
+        return None
+    return run_seed + spec.seed_offset, spec.config, spec.budget
+
+
+class ReusableTrials:
+    """The finished trials of other run folders (the first folder listed wins): those of this
+    search's seed by trial id, the from-scratch ones of any seed by their training key."""
+
+    def __init__(self, seed: int, by_id: dict[str, _Source], by_training: dict[_Training, _Source]):
+        self.seed = seed
+        self.by_id = by_id
+        self.by_training = by_training
 
     @classmethod
     def open(cls, folders: Sequence[Path], settings: RunSettings) -> ReusableTrials:
@@ -47,7 +69,8 @@ class ReusableTrials:
         Failures that a resume would train again (a crash, a lost worker, unreadable data) are
         left out: they are not the candidate's result.
         """
-        trials: dict[str, _Source] = {}
+        by_id: dict[str, _Source] = {}
+        by_training: dict[_Training, _Source] = {}
         for folder in folders:
             if folder == settings.run_dir:
                 raise ConfigError(f"reuse={folder} is this search's own folder")
@@ -58,12 +81,17 @@ class ReusableTrials:
                     "are not this search's"
                 )
             for record in ResultsStore(folder, settings.job.space).records():
-                if not record.retried_on_resume:
-                    trials.setdefault(record.trial_id, _Source(folder, record))
-        return cls(trials)
+                if record.retried_on_resume:
+                    continue
+                if record.seed == settings.job.seed:
+                    by_id.setdefault(record.trial_id, _Source(folder, record))
+                if (training := _from_scratch(record.spec, record.seed)) is not None:
+                    by_training.setdefault(training, _Source(folder, record))
+        return cls(settings.job.seed, by_id, by_training)
 
     def __len__(self) -> int:
-        return len(self.trials)
+        sources = {id(source) for source in (*self.by_id.values(), *self.by_training.values())}
+        return len(sources)
 
     def take(self, spec: TrialSpec, threads: int, weights_dir: Path | None) -> TrialOutcome | None:
         """The recorded outcome of `spec` trained with `threads`, or None to train it.
@@ -71,11 +99,16 @@ class ReusableTrials:
         With `weights_dir` (this search keeps weights), the source's weights of the trial are
         copied there first; without them the trial is trained.
         """
-        source = self.trials.get(spec.trial_id)
-        if source is None or source.record.spec != spec or source.record.outcome.threads != threads:
+        training = _from_scratch(spec, self.seed)
+        if training is not None:
+            source = self.by_training.get(training)
+        else:
+            source = self.by_id.get(spec.trial_id)
+            source = source if source is not None and source.record.spec == spec else None
+        if source is None or source.record.outcome.threads != threads:
             return None
         if weights_dir is not None:
-            weights = weights_path(source.folder / WEIGHTS_DIR, spec.trial_id)
+            weights = weights_path(source.folder / WEIGHTS_DIR, source.record.trial_id)
             if not weights.is_file():
                 return None
             weights_dir.mkdir(parents=True, exist_ok=True)
@@ -97,7 +130,6 @@ def _training_difference(source: RunSettings, settings: RunSettings) -> str | No
         ("space", settings.job.space.name, source.job.space.name),
         ("dataset", settings.data_name, source.data_name),
         ("data", settings.job.data, source.job.data),
-        ("seed", settings.job.seed, source.job.seed),
         ("trial schedule", settings.job.schedule, source.job.schedule),
         ("trial resources", settings.job.resources, source.job.resources),
         ("machine_cpus", settings.machine_cpus, source.machine_cpus),

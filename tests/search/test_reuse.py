@@ -47,16 +47,18 @@ def test_a_search_to_new_targets_trains_only_the_trials_it_does_not_share(
     # the same search as one that trained everything, at the cost of what the first lacked
     for name in ("path.csv", "members.csv", "final.yaml"):
         assert (tmp_path / "reusing" / name).read_text() == (tmp_path / "fresh" / name).read_text()
-    assert reusing.ran == [trial for trial in fresh.ran if trial not in trained_first.ran]
-    assert "s02-contract-spatial-t1" in reusing.ran
-    assert {"s00-seed", "s01-spatial", "s02-spatial"} <= set(trained_first.ran) - set(reusing.ran)
+    # only the 0.03 target's contraction is new: the 0.05 one (…-t2) is the first search's
+    # contraction again, the same architecture trained from scratch with the same seed
+    assert reusing.ran == ["s02-contract-spatial-t1"]
+    assert trained_first.ran[-1] == "s03-contract-spatial"
 
     table = pd.read_csv(tmp_path / "reusing" / "trials.csv").set_index("trial_id")
     recorded = pd.read_csv(source / "trials.csv").set_index("trial_id")
     reused = table[table["reused_from"].notna()]
-    assert sorted(reused.index) == sorted(set(fresh.ran) & set(trained_first.ran))
+    assert sorted(reused.index) == sorted(set(fresh.ran) - set(reusing.ran))
     assert set(reused["reused_from"]) == {str(source)}
-    assert (reused["top1"] == recorded.loc[reused.index, "top1"]).all()
+    sources = [{"s03-contract-spatial-t2": "s03-contract-spatial"}.get(t, t) for t in reused.index]
+    assert reused["top1"].tolist() == recorded.loc[sources, "top1"].tolist()
     assert table.loc[reusing.ran, "reused_from"].isna().all()
     assert f"{len(reused)} trials reused from {source}" in console
     report = compare.report([load_run(tmp_path / "reusing")])
@@ -104,9 +106,32 @@ def test_contracting_from_below_takes_the_forward_trials_and_trains_the_contract
     )
 
 
+def test_confirmations_are_taken_from_a_search_of_their_seed(tmp_path: Path) -> None:
+    """A from-scratch trial is its architecture and trial seed: a seed-0 search confirming with
+    seed 1 takes the seed-1 search's candidates of the same architecture, whatever their ids."""
+    other_seed, reusing, fresh = ScoredTrials(), ScoredTrials(), ScoredTrials()
+    choose = ["target_gflops=0.05", "replay=[]"]  # every axis's candidate, each step chosen
+    search(tmp_path / "seed1", other_seed, *choose, "seed=1")
+    confirming = [*choose, "confirm_seeds=1", "confirm_margin=0.5"]
+    search(tmp_path / "reusing", reusing, *confirming, f"reuse={tmp_path / 'seed1'}")
+    search(tmp_path / "fresh", fresh, *confirming)
+
+    assert (tmp_path / "reusing" / "path.csv").read_text() == (
+        tmp_path / "fresh" / "path.csv"
+    ).read_text()
+    confirmations = {trial for trial in fresh.ran if trial.endswith("-seed1")}
+    taken = {trial for trial in confirmations if trial.removesuffix("-seed1") in other_seed.ran}
+    assert taken and reusing.ran == [trial for trial in fresh.ran if trial not in taken]
+    table = pd.read_csv(tmp_path / "reusing" / "trials.csv").set_index("trial_id")
+    recorded = pd.read_csv(tmp_path / "seed1" / "trials.csv").set_index("trial_id")
+    assert set(table.index[table["reused_from"].notna()]) == taken
+    for trial in taken:
+        assert table.loc[trial, "top1"] == recorded.loc[trial.removesuffix("-seed1"), "top1"]
+
+
 @pytest.mark.parametrize(
     ("override", "named"),
-    [("seed=1", "seed"), ("trial.epochs=2", "trial schedule"), ("inherit=true", "inherit")],
+    [("trial.epochs=2", "trial schedule"), ("inherit=true", "inherit")],
 )
 def test_a_run_trained_otherwise_is_refused_in_one_line(
     tmp_path: Path, first: tuple[Path, ScoredTrials], override: str, named: str
