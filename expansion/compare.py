@@ -16,7 +16,7 @@ import pandas as pd
 from expansion.cli import OneLineParser, user_errors_as_one_line
 from expansion.errors import UserError
 from expansion.results.atomic import write_atomically
-from expansion.results.evidence import SeedNoise, seed_noise, step_leads
+from expansion.results.evidence import SeedNoise, noise_of_mean, seed_noise, step_leads
 from expansion.results.run_table import RunTable, load_run
 from expansion.search.console import format_seconds
 
@@ -38,11 +38,13 @@ def _points(share: float) -> str:
     return "-" if math.isnan(share) else f"{100 * share:.1f}"
 
 
-def _beyond(lead: float, noise: SeedNoise) -> str:
-    """ " ✓" for a lead beyond the noise, " ✗" for one within it, "" where either is unknown."""
+def _lead(lead: float, seeds: int, noise: SeedNoise) -> str:
+    """The lead in points, the seeds behind it where more than one, and " ✓" beyond the noise
+    (of a mean of that many trials), " ✗" within it; no mark where either is unknown."""
+    text = _points(lead) + (f" ({seeds} seeds)" if seeds > 1 else "")
     if math.isnan(lead) or math.isnan(noise.threshold):
-        return ""
-    return " ✓" if lead > noise.threshold else " ✗"
+        return text
+    return text + (" ✓" if lead > noise_of_mean(noise.threshold, seeds) else " ✗")
 
 
 def comparison_table(runs: Sequence[RunTable], noise: SeedNoise) -> pd.DataFrame:
@@ -68,7 +70,7 @@ def comparison_table(runs: Sequence[RunTable], noise: SeedNoise) -> pd.DataFrame
             cells["runner-up"].append(
                 f"{row.runner_up} {_points(row.runner_up_top1)}" if row.runner_up else "-"
             )
-            cells["lead"].append(f"{_points(row.lead)}{_beyond(row.lead, noise)}")
+            cells["lead"].append(_lead(row.lead, row.lead_seeds, noise))
             cells["trial min"].append(f"{seconds.get(step, math.nan) / 60:.1f}")
         for key, values in cells.items():
             columns[f"{name} {key}"] = values
@@ -96,7 +98,8 @@ def report(runs: Sequence[RunTable]) -> str:
         lines = [
             f"Seed noise: {noise.pairs} candidates trained with two seeds; |Δ top-1| median "
             f"{_points(noise.median)}, 95th percentile {_points(noise.threshold)}, largest "
-            f"{_points(noise.largest)} points. ✓: a lead beyond the 95th percentile.",
+            f"{_points(noise.largest)} points. ✓: a lead beyond the 95th percentile (a lead "
+            "between means of n seeds' trials, against it divided by √n).",
         ]
     else:
         lines = ["Seed noise: no candidate was trained with two seeds (give runs of other seeds)."]

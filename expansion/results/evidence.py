@@ -5,6 +5,9 @@ A lead means something only against the noise of a single trial: two trainings o
 candidate with different seeds differ by some points of top-1 by chance. `seed_noise` collects
 those differences from runs with different seeds (same candidates: the same architecture at the
 same step); a lead beyond their 95th percentile would rarely come from two equal candidates.
+Where a step's leaders were trained again with more seeds (`confirm_seeds`), the lead is the
+one the step was decided on, between mean top-1s, and the noise of a mean of n trials is taken
+as the single trial's divided by √n (`noise_of_mean`).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import pandas as pd
 if TYPE_CHECKING:  # run_table reads tables through store, which writes step_leads
     from expansion.results.run_table import RunTable
 
-LEAD_COLUMNS = ("runner_up", "runner_up_top1", "lead", "lead_low", "lead_high")
+LEAD_COLUMNS = ("runner_up", "runner_up_top1", "lead", "lead_low", "lead_high", "lead_seeds")
 NOISE_QUANTILE = 0.95
 BOOTSTRAP_DRAWS = 2000
 INTERVAL = (0.025, 0.975)  # a 95 % interval
@@ -51,7 +54,14 @@ def paired_lead_interval(kept: str, other: str) -> tuple[float, float]:
     validation videos (`TrialOutcome.correct` of each); NaNs when either is unknown."""
     if not kept or len(kept) != len(other):
         return math.nan, math.nan
-    difference = _hits(kept) - _hits(other)
+    return _paired_interval(_hits(kept), _hits(other))
+
+
+def _paired_interval(kept: np.ndarray | None, other: np.ndarray | None) -> tuple[float, float]:
+    """`paired_lead_interval` of per-video hits (or their means over seeds)."""
+    if kept is None or other is None or len(kept) != len(other):
+        return math.nan, math.nan
+    difference = kept - other
     means = difference[_resamples(len(difference))].mean(axis=1)
     low, high = np.quantile(means, INTERVAL)
     return float(low), float(high)
@@ -61,29 +71,71 @@ def _hits(correct: str) -> np.ndarray:
     return np.frombuffer(correct.encode(), dtype=np.uint8).astype(np.float64) - ord("0")
 
 
+def noise_of_mean(threshold: float, seeds: int) -> float:
+    """The noise of a lead between means of `seeds` trials each, from a single trial's."""
+    return threshold / math.sqrt(max(seeds, 1))
+
+
+def _candidates(trials: pd.DataFrame) -> pd.DataFrame:
+    """One row per finished candidate, as its step decided on it: top-1 the mean over the
+    seeds it was trained with (a confirmation `X-seedK` counts for candidate `X`), `seeds`
+    their number, `hits` the per-video hits averaged over them."""
+    finished = trials[(trials["status"] == "ok") & (trials["budget"] >= 1)].copy()
+    offsets = finished["seed_offset"].astype(int)
+    finished["candidate"] = [
+        trial.removesuffix(f"-seed{offset}") if offset else trial
+        for trial, offset in zip(finished["trial_id"], offsets, strict=True)
+    ]
+    finished["hits"] = [
+        _hits(correct) if isinstance(correct, str) and correct else None
+        for correct in finished["correct"]
+    ]
+    primary = finished[offsets == 0].set_index("candidate")
+    grouped = finished.groupby("candidate")
+    primary["top1"] = grouped["top1"].mean()
+    primary["seeds"] = grouped.size()
+    primary["hits"] = grouped["hits"].apply(_mean_hits)
+    return primary.reset_index()
+
+
+def _mean_hits(hits: pd.Series) -> np.ndarray | None:
+    arrays = list(hits)
+    if any(a is None for a in arrays) or len({len(a) for a in arrays}) != 1:
+        return None
+    return np.mean(arrays, axis=0)
+
+
 def step_leads(path: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
     """`path` with the best other finished candidate of each kept step, the kept one's lead over
-    it (top-1 as a share, negative when a margin kept a cheaper, weaker one) and the lead's 95 %
-    paired bootstrap interval over the validation videos; empty for steps with one candidate
-    (the seed, a single contraction)."""
-    finished = primary_trials(trials[trials["status"] == "ok"])
-    correct = dict(zip(trials["trial_id"], trials["correct"], strict=True))
+    it (top-1 as a share, negative when a margin kept a cheaper, weaker one), the lead's 95 %
+    paired bootstrap interval over the validation videos and `lead_seeds`, the fewest seeds
+    behind either side's top-1 (> 1: decided on confirmations' means); empty (`lead_seeds` 0)
+    for steps with one candidate (the seed, a single contraction)."""
+    candidates = _candidates(trials)
+    by_id = candidates.set_index("candidate")
     columns: dict[str, list[object]] = {name: [] for name in LEAD_COLUMNS}
     for row in path.itertuples(index=False):
         # A search to several targets contracts one target's model at the step number of the
         # next forward step: only trials of the same phase compete.
-        same_step = (finished["step"] == row.step) & (finished["phase"] == row.phase)
-        others = finished[same_step & (finished["trial_id"] != row.trial_id)]
-        if others.empty:
-            for name, empty in zip(LEAD_COLUMNS, ("", *[math.nan] * 4), strict=True):
+        same_step = (candidates["step"] == row.step) & (candidates["phase"] == row.phase)
+        others = candidates[same_step & (candidates["candidate"] != row.trial_id)]
+        if others.empty or row.trial_id not in by_id.index:
+            for name, empty in zip(LEAD_COLUMNS, ("", *[math.nan] * 4, 0), strict=True):
                 columns[name].append(empty)
             continue
         # Ties go to the cheaper, then the first by id: Ray records a step's trials in the
         # order they finish, which must not change the runner-up.
-        best = others.sort_values(["top1", "gflops", "trial_id"], ascending=[False, True, True])
-        best = best.iloc[0]
-        low, high = paired_lead_interval(correct[row.trial_id], correct[best["trial_id"]])
-        values = (str(best["axis"]), float(best["top1"]), row.top1 - best["top1"], low, high)
+        best = others.sort_values(["top1", "gflops", "candidate"], ascending=[False, True, True])
+        best, kept = best.iloc[0], by_id.loc[row.trial_id]
+        low, high = _paired_interval(kept["hits"], best["hits"])
+        values = (
+            str(best["axis"]),
+            float(best["top1"]),
+            float(kept["top1"] - best["top1"]),
+            low,
+            high,
+            int(min(kept["seeds"], best["seeds"])),
+        )
         for name, value in zip(LEAD_COLUMNS, values, strict=True):
             columns[name].append(value)
     return path.assign(**columns)

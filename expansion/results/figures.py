@@ -28,7 +28,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from expansion.results.atomic import write_atomically
-from expansion.results.evidence import primary_trials, seed_noise, step_leads
+from expansion.results.evidence import noise_of_mean, primary_trials, seed_noise, step_leads
 from expansion.results.run_table import RunTable
 from expansion.search.records import SEED_AXIS
 
@@ -194,10 +194,13 @@ def _draw_leads(axes: Axes, run: RunTable, rank: int, noise: float) -> None:
     for row in step_leads(run.path, run.trials).itertuples(index=False):
         if not row.runner_up:
             continue
-        kept, other = 100 * row.top1, 100 * row.runner_up_top1
+        # where leaders were confirmed with more seeds, the lead is between their means
+        other = 100 * row.runner_up_top1
+        kept = other + 100 * row.lead
         axes.plot([row.step, row.step], [other, kept], color=colour, lw=0.8, alpha=0.5)
         axes.plot([row.step], [other], marker="_", ms=10, mew=1.5, color=colour, alpha=0.7)
-        verdict = "" if math.isnan(noise) else (" ✓" if row.lead > noise else " ✗")
+        beyond = row.lead > noise_of_mean(noise, row.lead_seeds)
+        verdict = "" if math.isnan(noise) else (" ✓" if beyond else " ✗")
         axes.annotate(
             f"{100 * row.lead:+.1f}{verdict}",
             (row.step, min(kept, other)),

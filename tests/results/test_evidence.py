@@ -108,6 +108,32 @@ def test_compare_prints_and_writes_each_step_against_the_noise(
     ]
 
 
+def test_a_step_decided_on_confirmations_leads_by_their_means(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """confirm_seeds: frame_rate 0.40 and spatial 0.38 trained again with seed 1 (0.30, 0.38):
+    spatial is kept on the means (0.38 against 0.35), 3 points ahead with two seeds each."""
+    write_run(tmp_path / "s0", 0, {"frame_rate": 0.40, "spatial": 0.38, "depth": 0.30}, "spatial")
+    store = ResultsStore(tmp_path / "s0", X3D_SPACE)
+    for axis, top1 in (("frame_rate", 0.30), ("spatial", 0.38)):
+        record = make_record(STEP_ONE[axis], step=1, axis=axis, parent="000", top1=top1)
+        spec = replace(record.spec, trial_id=f"01-{axis}-seed1", seed_offset=1)
+        store.append(replace(record, spec=spec, run_id="s0"))
+    kept = next(r for r in store.records() if r.trial_id == "01-spatial")
+    store.write_path([next(iter(store.records())), kept])
+    path = pd.read_csv(tmp_path / "s0" / "path.csv")
+    assert (path["runner_up"][1], path["runner_up_top1"][1]) == ("frame_rate", pytest.approx(0.35))
+    assert (path["lead"][1], path["lead_seeds"][1]) == (pytest.approx(0.03), 2)
+
+    # seed 1's run: every step-1 candidate 4 points off seed 0's, so the noise is 4 points; a
+    # 3-point lead of two seeds' means is beyond it (4 / √2 = 2.8), one of single trials is not
+    scores = {"frame_rate": 0.44, "spatial": 0.42, "depth": 0.34}
+    write_run(tmp_path / "s1", 1, scores, "frame_rate")
+    assert compare.main([str(tmp_path / "s0"), str(tmp_path / "s1")]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("| 1 |"))
+    assert "| 3.0 (2 seeds) ✓ |" in row and "| 2.0 ✗ |" in row
+
+
 def test_compare_refuses_an_unfinished_run_in_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
