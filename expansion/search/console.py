@@ -50,6 +50,12 @@ def format_plan(plan: Plan, search: SearchSettings, device: str) -> str:
         )
     estimate = "" if math.isnan(plan.seconds) else f", {format_seconds(plan.seconds)} (estimate)"
     lines.append(f"about {plan.trials} trials{estimate}")
+    if search.confirm_seeds:
+        lines.append(
+            f"plus {search.confirm_seeds} more trial(s) of each candidate within "
+            f"{100 * search.confirm_margin:.3g} points of its step's best (confirm_seeds), "
+            "not counted: how many depends on training"
+        )
     if plan.calibrated_on:
         lines.append(
             f"times scaled by {plan.calibration:.2f}: the {plan.calibrated_on} trials trained "

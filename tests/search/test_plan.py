@@ -51,6 +51,11 @@ def test_plan_projects_steps_until_the_target_and_one_contraction() -> None:
     assert plan.steps[2].seconds > plan.steps[1].seconds  # bigger candidates cost more
     text = format_plan(plan, SETTINGS, "cpu")
     assert "about 14 trials" in text and "contr." in text
+    assert "confirm_seeds" not in text
+    confirming = replace(SETTINGS, confirm_seeds=1, confirm_margin=0.07)
+    assert "plus 1 more trial(s) of each candidate within 7 points of its step's best" in (
+        format_plan(plan, confirming, "cpu")
+    )
 
 
 def test_plan_without_reaching_the_target_has_no_contraction() -> None:
