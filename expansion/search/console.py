@@ -109,9 +109,12 @@ class Progress:
         )
         status = "" if outcome.status == "ok" else f"  {outcome.status}: {outcome.error}"
         took = "reused" if outcome.reused else format_seconds(outcome.wall_s)
+        # a confirmation or an early rung repeats a candidate's line: say which it is
+        repeat = f"  seed +{spec.seed_offset}" if spec.seed_offset else ""
+        repeat += f"  rung of {spec.budget:.2g}" if spec.budget < 1 else ""
         self.bar.write(
             f"step {spec.step:>2} {spec.phase:<8} {spec.axis:<10} {spec.gflops:8.4f} GFLOPs  "
-            f"top-1 {top1}  {took:>7}{latency:>11}{status}",
+            f"top-1 {top1}  {took:>7}{latency:>11}{repeat}{status}",
             file=self.stream,
         )
         remaining = max(self.bar.total - self.bar.n, 0)

@@ -83,10 +83,11 @@ class ReusableTrials:
             for record in ResultsStore(folder, settings.job.space).records():
                 if record.retried_on_resume:
                     continue
+                source = _Source(folder, record)
                 if record.seed == settings.job.seed:
-                    by_id.setdefault(record.trial_id, _Source(folder, record))
+                    by_id.setdefault(record.trial_id, source)
                 if (training := _from_scratch(record.spec, record.seed)) is not None:
-                    by_training.setdefault(training, _Source(folder, record))
+                    by_training.setdefault(training, source)
         return cls(settings.job.seed, by_id, by_training)
 
     def __len__(self) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import replace
 
@@ -11,7 +12,7 @@ from hydra_configs import CONF
 
 from expansion.data import ClipDataset, SyntheticSpec, build_dataset
 from expansion.search.complexity import config_complexity
-from expansion.search.console import format_plan
+from expansion.search.console import Progress, format_plan
 from expansion.search.coordinator import SearchSettings
 from expansion.search.plan import (
     Plan,
@@ -56,6 +57,20 @@ def test_plan_projects_steps_until_the_target_and_one_contraction() -> None:
     assert "plus 1 more trial(s) of each candidate within 7 points of its step's best" in (
         format_plan(plan, confirming, "cpu")
     )
+
+
+def test_trial_lines_say_which_are_confirmations_and_early_rungs() -> None:
+    plan = estimate(X3D_SPACE, SETTINGS, SMOKE, RESOURCES, synthetic_train, val_videos=12)
+    spec = TrialSpec("s01-depth", 1, "forward", "depth", "s00-seed", X3D_SPACE.seed, 0.04, 1.0)
+    outcome = TrialOutcome("ok", top1=0.5, wall_s=61.0)
+    stream = io.StringIO()
+    progress = Progress(plan, stream)
+    for repeat in (spec, replace(spec, seed_offset=2), replace(spec, budget=0.25)):
+        progress.trial_finished(repeat, outcome)
+    progress.close()
+    first, confirmation, rung = stream.getvalue().splitlines()
+    assert first.rstrip().endswith("top-1  50.0%    1m01s")  # (no latency measured)
+    assert (confirmation, rung) == (f"{first}  seed +2", f"{first}  rung of 0.25")
 
 
 def test_plan_without_reaching_the_target_has_no_contraction() -> None:

@@ -113,7 +113,7 @@ def test_confirmations_are_taken_from_a_search_of_their_seed(tmp_path: Path) -> 
     choose = ["target_gflops=0.05", "replay=[]"]  # every axis's candidate, each step chosen
     search(tmp_path / "seed1", other_seed, *choose, "seed=1")
     confirming = [*choose, "confirm_seeds=1", "confirm_margin=0.5"]
-    search(tmp_path / "reusing", reusing, *confirming, f"reuse={tmp_path / 'seed1'}")
+    console = search(tmp_path / "reusing", reusing, *confirming, f"reuse={tmp_path / 'seed1'}")
     search(tmp_path / "fresh", fresh, *confirming)
 
     assert (tmp_path / "reusing" / "path.csv").read_text() == (
@@ -127,6 +127,10 @@ def test_confirmations_are_taken_from_a_search_of_their_seed(tmp_path: Path) -> 
     assert set(table.index[table["reused_from"].notna()]) == taken
     for trial in taken:
         assert table.loc[trial, "top1"] == recorded.loc[trial.removesuffix("-seed1"), "top1"]
+    assert f"reuse: {len(other_seed.ran)} trials of 1 run(s) to take" in console
+    lines = console.splitlines()
+    confirmed = [line for line in lines if " reused " in line and line.endswith("  seed +1")]
+    assert len(confirmed) == len(taken)
 
 
 @pytest.mark.parametrize(
