@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from expansion.search.records import confirmed_id
+
 if TYPE_CHECKING:  # run_table reads tables through store, which writes step_leads
     from expansion.results.run_table import RunTable
 
@@ -49,17 +51,11 @@ def bootstrap_interval(correct: np.ndarray) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def paired_lead_interval(kept: str, other: str) -> tuple[float, float]:
-    """The 95 % bootstrap interval of one trial's top-1 lead over another's on the same
-    validation videos (`TrialOutcome.correct` of each); NaNs when either is unknown."""
-    if not kept or len(kept) != len(other):
-        return math.nan, math.nan
-    return _paired_interval(_hits(kept), _hits(other))
-
-
-def _paired_interval(kept: np.ndarray | None, other: np.ndarray | None) -> tuple[float, float]:
-    """`paired_lead_interval` of per-video hits (or their means over seeds)."""
-    if kept is None or other is None or len(kept) != len(other):
+def paired_lead_interval(kept: np.ndarray | None, other: np.ndarray | None) -> tuple[float, float]:
+    """The 95 % bootstrap interval of one candidate's top-1 lead over another's from their hits
+    on the same validation videos (`video_hits`, or their means over seeds); NaNs when either is
+    unknown."""
+    if kept is None or other is None or not len(kept) or len(kept) != len(other):
         return math.nan, math.nan
     difference = kept - other
     means = difference[_resamples(len(difference))].mean(axis=1)
@@ -67,7 +63,8 @@ def _paired_interval(kept: np.ndarray | None, other: np.ndarray | None) -> tuple
     return float(low), float(high)
 
 
-def _hits(correct: str) -> np.ndarray:
+def video_hits(correct: str) -> np.ndarray:
+    """A trial's hits per validation video (1.0 or 0.0) from its `TrialOutcome.correct`."""
     return np.frombuffer(correct.encode(), dtype=np.uint8).astype(np.float64) - ord("0")
 
 
@@ -83,11 +80,11 @@ def _candidates(trials: pd.DataFrame) -> pd.DataFrame:
     finished = trials[(trials["status"] == "ok") & (trials["budget"] >= 1)].copy()
     offsets = finished["seed_offset"].astype(int)
     finished["candidate"] = [
-        trial.removesuffix(f"-seed{offset}") if offset else trial
+        confirmed_id(trial, offset)
         for trial, offset in zip(finished["trial_id"], offsets, strict=True)
     ]
     finished["hits"] = [
-        _hits(correct) if isinstance(correct, str) and correct else None
+        video_hits(correct) if isinstance(correct, str) and correct else None
         for correct in finished["correct"]
     ]
     primary = finished[offsets == 0].set_index("candidate")
@@ -127,7 +124,7 @@ def step_leads(path: pd.DataFrame, trials: pd.DataFrame) -> pd.DataFrame:
         # order they finish, which must not change the runner-up.
         best = others.sort_values(["top1", "gflops", "candidate"], ascending=[False, True, True])
         best, kept = best.iloc[0], by_id.loc[row.trial_id]
-        low, high = _paired_interval(kept["hits"], best["hits"])
+        low, high = paired_lead_interval(kept["hits"], best["hits"])
         values = (
             str(best["axis"]),
             float(best["top1"]),

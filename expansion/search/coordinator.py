@@ -43,7 +43,14 @@ from typing import Any, Literal
 from expansion.errors import SearchError
 from expansion.search.budget import Budget, Cost, Measures
 from expansion.search.complexity import config_complexity, gflops_of
-from expansion.search.records import SEED_AXIS, Member, TrialRecord, TrialSpec
+from expansion.search.records import (
+    SEED_AXIS,
+    Member,
+    TrialRecord,
+    TrialSpec,
+    confirmation_id,
+    confirmed_id,
+)
 from expansion.search.sizing import contract, expand
 from search_spaces import SearchSpace
 
@@ -472,7 +479,7 @@ def _confirmed(
     again = [
         replace(
             leader.spec,
-            trial_id=f"{leader.trial_id}-seed{offset}",
+            trial_id=confirmation_id(leader.trial_id, offset),
             seed_offset=offset,
             budget=1.0,
             resume_from="",
@@ -485,7 +492,10 @@ def _confirmed(
         return results
     means = {}
     for leader in leaders:
-        runs = [leader, *(r for r in results if r.trial_id.startswith(f"{leader.trial_id}-seed"))]
+        confirming = (
+            r for r in results if confirmed_id(r.trial_id, r.spec.seed_offset) == leader.trial_id
+        )
+        runs = [leader, *confirming]
         top1 = [r.outcome.top1 for r in runs if r.usable]
         means[leader.trial_id] = sum(top1) / len(top1)
     return means

@@ -44,6 +44,16 @@ class TrialSpec:
     seed_offset: int = 0
 
 
+def confirmation_id(trial_id: str, seed_offset: int) -> str:
+    """The id of a confirmation: trial `trial_id` trained again with trial seed + `seed_offset`."""
+    return f"{trial_id}-seed{seed_offset}"
+
+
+def confirmed_id(trial_id: str, seed_offset: int) -> str:
+    """The candidate a trial of `seed_offset` confirms (itself where the offset is 0)."""
+    return trial_id.removesuffix(f"-seed{seed_offset}") if seed_offset else trial_id
+
+
 @dataclass(frozen=True)
 class TrialOutcome:
     """What training a candidate produced. Accuracies are fractions in [0, 1]."""

@@ -2,9 +2,9 @@
 
 A trial is a function of its specification and of the settings that train it (space, data,
 trial schedule, trial seed, the CPUs it shares, inheritance and fidelity); the targets, the
-selection rule and where the search runs do not enter it. A search to other targets, or with another
-selection, can therefore take every trial it shares with an earlier search of the same training
-settings (typically the whole forward path) and train only what is new, such as the
+selection rule and where the search runs do not enter it. A search to other targets, or with
+another selection, can therefore take every trial it shares with an earlier search of the same
+training settings (typically the whole forward path) and train only what is new, such as the
 contractions (`contract_from` only changes which weights a contraction starts from, which is
 part of its specification). A reused row keeps the source's outcome, with `reused_from` naming
 the source's folder; where this search keeps weights, the source's are copied beside its own,
@@ -91,8 +91,8 @@ class ReusableTrials:
         return cls(settings.job.seed, by_id, by_training)
 
     def __len__(self) -> int:
-        sources = {id(source) for source in (*self.by_id.values(), *self.by_training.values())}
-        return len(sources)
+        found = (*self.by_id.values(), *self.by_training.values())
+        return len({(source.folder, source.record.trial_id) for source in found})
 
     def take(self, spec: TrialSpec, threads: int, weights_dir: Path | None) -> TrialOutcome | None:
         """The recorded outcome of `spec` trained with `threads`, or None to train it.

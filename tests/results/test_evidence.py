@@ -13,7 +13,12 @@ import pytest
 from test_store import approx_gflops, make_record
 
 from expansion import compare
-from expansion.results.evidence import bootstrap_interval, paired_lead_interval, seed_noise
+from expansion.results.evidence import (
+    bootstrap_interval,
+    paired_lead_interval,
+    seed_noise,
+    video_hits,
+)
 from expansion.results.run_table import load_run
 from expansion.results.store import ResultsStore
 from search_spaces.x3d import AXES, X3D_SPACE
@@ -156,14 +161,19 @@ def test_the_bootstrap_interval_of_top1_matches_the_normal_approximation() -> No
     assert bootstrap_interval(hits) == (low, high)  # fixed resamples: reproducible
 
 
+def lead_interval(kept: str, other: str) -> tuple[float, float]:
+    """`paired_lead_interval` of two trials' recorded `correct` strings."""
+    return paired_lead_interval(video_hits(kept), video_hits(other))
+
+
 def test_a_paired_lead_interval_counts_only_the_videos_the_two_trials_disagree_on() -> None:
-    assert paired_lead_interval("1100", "1100") == (0.0, 0.0)
-    assert paired_lead_interval("1111", "0000") == (1.0, 1.0)
-    assert all(math.isnan(value) for value in paired_lead_interval("", "1010"))
+    assert lead_interval("1100", "1100") == (0.0, 0.0)
+    assert lead_interval("1111", "0000") == (1.0, 1.0)
+    assert all(math.isnan(value) for value in lead_interval("", "1010"))
     # 240 videos: the kept trial alone right on 30, the other alone on 6: lead 0.1
     kept = "1" * 30 + "0" * 6 + "1" * 100 + "0" * 104
     other = "0" * 30 + "1" * 6 + "1" * 100 + "0" * 104
-    low, high = paired_lead_interval(kept, other)
+    low, high = lead_interval(kept, other)
     differences = np.array([1.0] * 30 + [-1.0] * 6 + [0.0] * 204)
     half_width = 1.96 * differences.std() / math.sqrt(240)
     assert (low, high) == pytest.approx((0.1 - half_width, 0.1 + half_width), abs=0.01)
