@@ -56,12 +56,13 @@ run v7_confirm_seed1 seed=1 reuse="[$here/v7_seed1,$here/v7_seed0,$here/v7_confi
 # twice that) is recorded in the console without stopping the queue
 single beyond 8,9,448,2,1,1 16,6.75,448,2,1,1 seed=0 || true
 # the cheaper searches, each against the baseline of its seed (no reuse: they pay for every trial)
-run v7_inherit_seed0 seed=0 inherit=true
-run v7_halving_seed0 seed=0 fidelity=halving
+# (the cheapest first, so each session ends with a full table row)
 run v7_both_seed0 seed=0 inherit=true fidelity=halving
-run v7_inherit_seed1 seed=1 inherit=true
-run v7_halving_seed1 seed=1 fidelity=halving
+run v7_halving_seed0 seed=0 fidelity=halving
+run v7_inherit_seed0 seed=0 inherit=true
 run v7_both_seed1 seed=1 inherit=true fidelity=halving
+run v7_halving_seed1 seed=1 fidelity=halving
+run v7_inherit_seed1 seed=1 inherit=true
 # contract_from, on a target between two steps (0.45: step 5's spatial model contracted back),
 # each search training one contraction trial on the inheriting search's forward trials
 for seed in 0 1; do
