@@ -50,9 +50,10 @@ run v7_confirm_seed0 seed=0 reuse="[$here/v7_seed0,$here/v7_seed1]"
 run v7_confirm_family seed=0 'target_gflops=[0.3,0.6,1.2]' reuse="$here/v7_confirm_seed0"
 run v7_confirm_seed1 seed=1 reuse="[$here/v7_seed1,$here/v7_seed0,$here/v7_confirm_seed0]"
 # the cheaper searches, each against the baseline of its seed (no reuse: they pay for every trial)
-# (the cheapest first, so that a sitting ends with a complete table row; the single trials
-# past 1.2 GFLOPs come after it)
+# (inheriting first: both parted from the baseline at step 1, and whether two inherited epochs
+# learn a cue decides what the others are worth; the single trials past 1.2 GFLOPs after them)
 run v7_both_seed0 seed=0 inherit=true fidelity=halving
+run v7_inherit_seed0 seed=0 inherit=true
 # (after a resumable search: a single trial stopped part-way starts again)
 # the cues past 1.2 GFLOPs: the 2.37- and 4.73-GFLOPs views that alone see kinds 6 and 7, against
 # their parents (8 × 9 × 312: the searches' step 6; 8 × 9 × 448: the first of these); skipped once
@@ -60,7 +61,6 @@ run v7_both_seed0 seed=0 inherit=true fidelity=halving
 # twice that) is recorded in the console without stopping the queue
 single beyond 8,9,448,2,1,1 16,6.75,448,2,1,1 seed=0 || true
 run v7_halving_seed0 seed=0 fidelity=halving
-run v7_inherit_seed0 seed=0 inherit=true
 run v7_both_seed1 seed=1 inherit=true fidelity=halving
 run v7_halving_seed1 seed=1 fidelity=halving
 run v7_inherit_seed1 seed=1 inherit=true
