@@ -5,7 +5,9 @@ configuration; tests call it directly. Every finished trial is in `trials.parque
 next one is looked at, so `resume=RUN_DIR` continues a killed search where it stopped, and one
 process at a time drives a run folder. SIGINT and SIGTERM stop the running trials and record
 nothing for them. A resume trains again the trials that failed for reasons outside them
-(a crash, unreadable data, a lost worker), and with `retry_failed=true` also those that diverged.
+(a crash, unreadable data, a lost worker), and with `retry_failed=true` also those that diverged;
+the kept weights that later trials start from, where they are missing, are trained again too
+(`expansion.search.restore`).
 With a hardware target the figures the coordinator asks for are measured here, between steps,
 and recorded in `hardware.csv` (`HardwareTable`); the seed is measured, and a target it does
 not fit under refused, before anything is written.
@@ -46,6 +48,7 @@ from expansion.search.hardware import HardwareTable, require_memory_device
 from expansion.search.plan import Plan, calibrated, estimate, projected, untimed
 from expansion.search.preview import Preview, preview
 from expansion.search.records import TrialOutcome, TrialRecord, TrialSpec
+from expansion.search.restore import restore_weights
 from expansion.search.reuse import ReusableTrials
 from expansion.training import runtime
 from expansion.training.trial import TrialJob, run_trial
@@ -171,6 +174,8 @@ def search(
                     else:
                         record(spec, taken)
                 if to_train:
+                    if job.weights_dir is not None:  # a fresh clone of a run has no weights/
+                        restore_weights(to_train, records, step_job, dispatcher, stream)
                     dispatcher.run(to_train, step_job, record)
                 finished = {entry.trial_id for entry in records}
                 for spec in action.trials:  # never propose the same trial forever

@@ -7,6 +7,7 @@ import json
 import math
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -144,11 +145,17 @@ INHERIT = ["inherit=true", "trial.epochs=2", "+trial.inherited_epochs=1"]
 
 
 @pytest.mark.parametrize(
-    "inherit",
-    [pytest.param([], marks=pytest.mark.slow), INHERIT],  # the inheriting search covers both
-    ids=["from scratch", "inherit"],
+    ("inherit", "lose_weights"),
+    [
+        pytest.param([], False, marks=pytest.mark.slow),  # the inheriting search covers both
+        (INHERIT, False),
+        (INHERIT, True),  # a clone of the run folder: no weights/
+    ],
+    ids=["from scratch", "inherit", "inherit, weights lost"],
 )
-def test_killed_search_resumes_without_repeating_trials(tmp_path: Path, inherit: list[str]) -> None:
+def test_killed_search_resumes_without_repeating_trials(
+    tmp_path: Path, inherit: list[str], lose_weights: bool
+) -> None:
     reference = search(tmp_path / "reference", "dispatcher=inline", *inherit)
     run_dir = tmp_path / "killed"
     overrides = [*SMALL, "dispatcher=inline", f"run_dir={run_dir}", *inherit]
@@ -161,7 +168,12 @@ def test_killed_search_resumes_without_repeating_trials(tmp_path: Path, inherit:
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
     assert 3 <= _rows(run_dir) < 9, "the search was not killed part-way"
-    resumed = run_search({"resume": str(run_dir)}, tmp_path, stream=io.StringIO())
+    if lose_weights:
+        shutil.rmtree(run_dir / "weights")
+    console = io.StringIO()
+    resumed = run_search({"resume": str(run_dir)}, tmp_path, stream=console)
+    # the kept models the next trials start from are trained again, to the same weights
+    assert ("top-1" in console.getvalue() and "as recorded" in console.getvalue()) == lose_weights
     trials = check_run_dir(run_dir)
     assert list(trials["trial_id"]) == list(
         pd.read_csv(tmp_path / "reference" / "trials.csv")["trial_id"]
