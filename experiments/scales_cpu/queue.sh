@@ -53,16 +53,16 @@ run v7_confirm_seed1 seed=1 reuse="[$here/v7_seed1,$here/v7_seed0,$here/v7_confi
 # (inheriting first: both parted from the baseline at step 1, and whether two inherited epochs
 # learn a cue decides what the others are worth; the single trials past 1.2 GFLOPs after them)
 run v7_both_seed0 seed=0 inherit=true fidelity=halving
-# (halving before the rest of inherit: a fresh checkout holds no weights/, and v7_inherit_seed0's
-# step 6 starts from step 5's; the search retrains the missing ones since the restore landed)
+# (halving and the single trials before the rest of inherit: a fresh checkout holds no weights/,
+# and v7_inherit_seed0's step 6 starts from step 5's, which a resume trains again since f701bf4)
 run v7_halving_seed0 seed=0 fidelity=halving
-run v7_inherit_seed0 seed=0 inherit=true
-# (after a resumable search: a single trial stopped part-way starts again)
+# (after a finished search: a single trial stopped part-way starts again)
 # the cues past 1.2 GFLOPs: the 2.37- and 4.73-GFLOPs views that alone see kinds 6 and 7, against
 # their parents (8 × 9 × 312: the searches' step 6; 8 × 9 × 448: the first of these); skipped once
 # in beyond.csv, and a failure (memory: the 2.37-GFLOPs model took 9.8 GB on v6, the other about
 # twice that) is recorded in the console without stopping the queue
 single beyond 8,9,448,2,1,1 16,6.75,448,2,1,1 seed=0 || true
+run v7_inherit_seed0 seed=0 inherit=true
 run v7_both_seed1 seed=1 inherit=true fidelity=halving
 run v7_halving_seed1 seed=1 fidelity=halving
 run v7_inherit_seed1 seed=1 inherit=true
