@@ -16,6 +16,7 @@ from expansion.search.coordinator import Finished, SearchSettings
 from expansion.search.plan import Plan
 from expansion.search.preview import Preview
 from expansion.search.records import Member, TrialOutcome, TrialRecord, TrialSpec
+from expansion.training.schedule import Schedule
 from search_spaces import SearchSpace
 
 
@@ -74,6 +75,29 @@ def format_plan(plan: Plan, search: SearchSettings, device: str) -> str:
             f"target: the search stops there (raise max_steps to go further)"
         )
     return "\n".join(lines)
+
+
+def format_rungs(search: SearchSettings, schedule: Schedule) -> str | None:
+    """With `fidelity=halving`, the epoch each rung ends after, from scratch and (with `inherit`)
+    inheriting, since rungs end on whole epochs; and what makes a rung meaningless: a first rung
+    that ends inside the warm-up, or a rung that ends where the one before it did."""
+    if search.fidelity != "halving":
+        return None
+    trials = {"from scratch": schedule}
+    if search.inherit:
+        trials["inheriting"] = schedule.for_inheriting()
+    parts, notes = [], []
+    for name, trial in trials.items():
+        ends = [trial.rung_epochs(share) for share in search.rungs]
+        parts.append(f"{', '.join(map(str, ends))} of {trial.epochs} epochs {name}")
+        if ends[0] <= trial.warmup_epochs:
+            notes.append(
+                f"the first rung {name} ends inside the {trial.warmup_epochs:g}-epoch warm-up: "
+                "it ranks candidates that never trained at the full rate"
+            )
+        if len(set(ends)) < len(ends):
+            notes.append(f"rungs {name} that end on the same epoch only evaluate again")
+    return "; ".join([f"halving: rungs end after {'; '.join(parts)}", *notes])
 
 
 def format_seconds(seconds: float) -> str:

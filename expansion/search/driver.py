@@ -35,7 +35,13 @@ from expansion.results.run_folder import RunLock, open_run_folder
 from expansion.results.run_table import SETTINGS_YAML, load_run
 from expansion.results.store import RETIRED_TRIALS_CSV, TRIALS_CSV, TRIALS_PARQUET, ResultsStore
 from expansion.search.config import RunSettings, run_settings, this_machine_cpus
-from expansion.search.console import Progress, format_plan, format_preview, format_summary
+from expansion.search.console import (
+    Progress,
+    format_plan,
+    format_preview,
+    format_rungs,
+    format_summary,
+)
 from expansion.search.coordinator import Finished, check_reachable, next_action, validate
 from expansion.search.dispatch import (
     Dispatcher,
@@ -51,6 +57,7 @@ from expansion.search.records import TrialOutcome, TrialRecord, TrialSpec
 from expansion.search.restore import restore_weights
 from expansion.search.reuse import ReusableTrials
 from expansion.training import runtime
+from expansion.training.schedule import Schedule
 from expansion.training.trial import TrialJob, run_trial
 from expansion.training.trial_weights import keep_only
 from search_spaces.base import InputView
@@ -144,6 +151,8 @@ def search(
     bad_videos = _BadVideos(settings, stream, records, unreadable)
     plan, val_videos = _estimate(settings, measures, records)
     print(format_plan(plan, settings.search, _device(settings)), file=stream)
+    if (rungs := format_rungs(settings.search, _trial_schedule(settings))) is not None:
+        print(rungs, file=stream)
     print(f"data: {settings.data_name}, {val_videos} validation videos", file=stream)
     if records:
         print(f"resuming {settings.run_dir}: {len(records)} trials already done", file=stream)
@@ -256,6 +265,8 @@ def dry_run(config: Mapping[str, Any], stream: TextIO = sys.stdout) -> Preview:
             space, projected(space, search, measures), settings.job.resources, sequential
         )
     print(format_plan(plan, search, _planned_device(settings)), file=stream)
+    if (rungs := format_rungs(search, _trial_schedule(settings))) is not None:
+        print(rungs, file=stream)
     shown = preview(space, search)
     print(format_preview(space, search, shown), file=stream)
     return shown
@@ -295,6 +306,14 @@ def _planned_device(settings: RunSettings) -> str:
     if runtime.gpus_elsewhere(gpus):
         return f"{runtime.resolve_gpus(gpus):g} GPU per trial (none on this machine)"
     return _device(settings)
+
+
+def _trial_schedule(settings: RunSettings) -> Schedule:
+    """The schedule trials follow on their device (a cluster's GPUs, where the plan is for
+    GPUs this machine lacks)."""
+    gpus = settings.job.resources.gpus
+    device = "cuda" if runtime.gpus_elsewhere(gpus) else runtime.pick_device(gpus).type
+    return settings.job.schedule.for_device(device)
 
 
 def _step_job(settings: RunSettings, step_size: int) -> TrialJob:

@@ -105,6 +105,11 @@ class Schedule:
         epochs = self.inherited_epochs
         return replace(self, epochs=epochs, warmup_epochs=min(self.warmup_epochs, epochs))
 
+    def rung_epochs(self, budget: float) -> int:
+        """The epoch a rung of `budget` (a share of this schedule's epochs) trains up to: rungs
+        end on whole epochs, the first after one epoch at least."""
+        return max(1, round(budget * self.epochs))
+
     def for_device(self, device_type: str) -> Schedule:
         """The schedule a job on `device_type` ("cpu", "cuda") follows."""
         if device_type != "cuda" or not self.cuda:

@@ -83,7 +83,7 @@ def run_trial(spec: TrialSpec, job: TrialJob, report: Report | None = None) -> T
         first_epoch = _start(spec, job, model, optimizer)
         # a rung trains part of the epochs; its next one what is left (nothing, when the rung's
         # share rounded up to all of them: it is only evaluated)
-        end_epoch = max(1, round(spec.budget * settings.epochs), first_epoch)
+        end_epoch = max(settings.rung_epochs(spec.budget), first_epoch)
         schedule = settings.learning_rate()
         train_set = job.data.dataset("train", view, "train", seed=seed)
         if len(train_set) < settings.batch_size:

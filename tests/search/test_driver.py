@@ -458,6 +458,32 @@ def test_the_kinetics_derivation_is_planned_on_a_machine_without_its_gpus(tmp_pa
     assert "about 77 trials" in text and text.count("contr.") == 4
 
 
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        # trial=short: 4 epochs, 2 inherited, a 0.5-epoch warm-up; a rung ends on a whole epoch
+        (["fidelity=halving"], "rungs end after 1, 4 of 4 epochs from scratch"),
+        (
+            ["fidelity=halving", "inherit=true"],
+            "rungs end after 1, 4 of 4 epochs from scratch; 1, 2 of 2 epochs inheriting",
+        ),
+        (
+            ["fidelity=halving", "inherit=true", "rungs=[0.25,0.5,1]"],
+            "1, 2, 4 of 4 epochs from scratch; 1, 1, 2 of 2 epochs inheriting; rungs inheriting "
+            "that end on the same epoch only evaluate again",
+        ),
+        (
+            ["fidelity=halving", "trial.warmup_epochs=1"],
+            "the first rung from scratch ends inside the 1-epoch warm-up",
+        ),
+    ],
+)
+def test_a_halving_plan_says_where_its_rungs_end(overrides: list[str], expected: str) -> None:
+    stream = io.StringIO()
+    dry_run(settings("experiment=benchmark", "dry_run=true", *overrides), stream)
+    assert expected in stream.getvalue()
+
+
 def test_a_dry_run_from_the_command_line_prints_the_plan_and_writes_nothing(
     tmp_path: Path,
 ) -> None:
