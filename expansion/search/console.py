@@ -111,8 +111,9 @@ def format_seconds(seconds: float) -> str:
 class Progress:
     """One line per finished trial, under a bar weighted by each trial's estimated cost."""
 
-    def __init__(self, plan: Plan, stream: TextIO = sys.stderr) -> None:
+    def __init__(self, plan: Plan, search: SearchSettings, stream: TextIO = sys.stderr) -> None:
         self.plan = plan
+        self.search = search
         self.stream = stream
         self.bar = tqdm(
             total=round(plan.seconds),
@@ -142,7 +143,7 @@ class Progress:
             file=self.stream,
         )
         remaining = max(self.bar.total - self.bar.n, 0)
-        self.bar.update(min(round(self.plan.trial_seconds(spec.gflops)), remaining))
+        self.bar.update(min(round(self.plan.spec_seconds(spec, self.search)), remaining))
         self.bar.set_description_str(f"search: {self.done} trials")
 
     def close(self) -> None:

@@ -420,6 +420,22 @@ def _contract(
     return Member(target, chosen, note)
 
 
+def promoted_count(candidates: int, settings: SearchSettings) -> int:
+    """How many of a rung's `candidates` go on to the next rung (`keep`, at least one)."""
+    return max(1, math.ceil(candidates * settings.keep))
+
+
+def rung_sizes(candidates: int, settings: SearchSettings) -> list[int]:
+    """How many of a step's `candidates` train each rung: all of them, once, with
+    `fidelity=full` or a lone candidate."""
+    if settings.fidelity == "full" or candidates == 1:
+        return [candidates]
+    sizes = [candidates]
+    for _ in settings.rungs[1:]:
+        sizes.append(promoted_count(sizes[-1], settings))
+    return sizes
+
+
 def _train_step(
     specs: Sequence[TrialSpec],
     settings: SearchSettings,
@@ -449,7 +465,7 @@ def _train_step(
         usable = [record for record in results if record.usable]
         if not usable:  # the step fails: `_select` says so
             return results
-        count = max(1, math.ceil(len(alive) * settings.keep))
+        count = promoted_count(len(alive), settings)
         ranked = sorted(usable, key=lambda record: (-record.outcome.top1, record.spec.gflops))
         promoted = {record.trial_id for record in ranked[:count]}
         alive = [

@@ -158,7 +158,7 @@ def search(
         print(f"resuming {settings.run_dir}: {len(records)} trials already done", file=stream)
     if settings.reuse:
         print(f"reuse: {len(reusable)} trials of {len(settings.reuse)} run(s) to take", file=stream)
-    progress = Progress(plan, stream)
+    progress = Progress(plan, settings.search, stream)
 
     def record(spec: TrialSpec, outcome: TrialOutcome) -> None:
         if stop_requested():  # a library's clean-up after SIGINT/SIGTERM: not a result

@@ -8,7 +8,9 @@ seed, a replay and its contractions: `preview`) as they are, then each step the 
 the seed's own candidates grow (the coordinator sizes each candidate to about `step_factor` × its
 parent, a little under where an axis moves in coarse steps), one candidate per axis, plus the
 contraction trials of each target. Where that ratio's spread over the axes decides whether a step
-passes a target, the plan names the target (`borderline`): the kept axes decide the count.
+passes a target, the plan names the target (`borderline`): the kept axes decide the count. A
+trial costs its share of a full trial's training epochs (`trial_share`): an inheriting one
+trains `inherited_epochs`, a rung of successive halving the epochs past the previous rung's.
 Starting workers and building models and datasets are left out. A hardware target is projected
 as GFLOPs (`projected`).
 """
@@ -28,7 +30,7 @@ from torch import nn
 from expansion.data import ClipDataset
 from expansion.search.budget import Measures
 from expansion.search.complexity import config_complexity, gflops_of
-from expansion.search.coordinator import SearchSettings
+from expansion.search.coordinator import SearchSettings, rung_sizes
 from expansion.search.preview import preview
 from expansion.search.records import TrialRecord, TrialSpec
 from expansion.search.sizing import expand
@@ -69,6 +71,7 @@ class Plan:
     # every time above, and how many trials it was taken over (0: not calibrated).
     calibration: float = 1.0
     calibrated_on: int = 0
+    schedule: Schedule | None = None  # the trials' on their device (None: every trial a full one)
 
     @property
     def trials(self) -> int:
@@ -78,14 +81,50 @@ class Plan:
     def seconds(self) -> float:
         return sum(step.seconds for step in self.steps)
 
-    def trial_seconds(self, gflops: float) -> float:
-        """Estimated wall seconds of one trial, allowing for trials that share the machine."""
+    def trial_seconds(self, gflops: float, share: float = 1.0) -> float:
+        """Estimated wall seconds of one trial that trains `share` of a full trial's epochs,
+        allowing for trials that share the machine."""
         load, train, evaluate = (
             base + slope * gflops
             for base, slope in (self.load_seconds, self.train_seconds, self.eval_seconds)
         )
-        seconds = self.train_clips * (load + train) + self.eval_clips * (load + evaluate)
+        seconds = share * self.train_clips * (load + train) + self.eval_clips * (load + evaluate)
         return self.calibration * seconds / self.parallel
+
+    def spec_seconds(self, spec: TrialSpec, search: SearchSettings) -> float:
+        """`trial_seconds` of the trial `spec`, for its share of the epochs."""
+        return self.trial_seconds(spec.gflops, trial_share(spec, search, self.schedule))
+
+
+def _rung_epochs(trial: Schedule, inherit: bool, rungs: Sequence[float], rung: int) -> int:
+    """The epochs a trial of `trial` trains in rung number `rung` of `rungs`: past the previous
+    rung's end, of the inherited schedule where it inherits."""
+    schedule = trial.for_inheriting() if inherit else trial
+    start = schedule.rung_epochs(rungs[rung - 1]) if rung else 0
+    return schedule.rung_epochs(rungs[rung]) - start
+
+
+def trial_share(spec: TrialSpec, search: SearchSettings, trial: Schedule | None) -> float:
+    """The share of a full from-scratch trial's training epochs that `spec` trains (1 without
+    a schedule)."""
+    if trial is None:
+        return 1.0
+    rungs = search.rungs if spec.budget < 1 or spec.resume_from else (1.0,)
+    epochs = _rung_epochs(trial, bool(spec.inherit_from), rungs, rungs.index(spec.budget))
+    return epochs / trial.epochs
+
+
+def step_shares(
+    search: SearchSettings, trial: Schedule | None, candidates: int, inherit: bool
+) -> list[float]:
+    """The `trial_share` of every trial a step of `candidates` trains, rung by rung."""
+    sizes = rung_sizes(candidates, search)
+    rungs = search.rungs if len(sizes) > 1 else (1.0,)
+    return [
+        _rung_epochs(trial, inherit, rungs, rung) / trial.epochs if trial else 1.0
+        for rung, size in enumerate(sizes)
+        for _ in range(size)
+    ]
 
 
 def _timed(step: Callable[[], object], device: torch.device) -> float:
@@ -174,7 +213,7 @@ def estimate(
     train_clips = trial.epochs * len(dataset)
     load, train, evaluate = (_fit(probed, phase) for phase in zip(*seconds, strict=True))
     plan = Plan((), parallel, load, train, evaluate, train_clips, eval_clips, search.largest_target)
-    return _projected_plan(space, search, plan)
+    return _projected_plan(space, search, replace(plan, schedule=trial))
 
 
 def untimed(
@@ -193,7 +232,7 @@ def untimed(
 
 
 def _projected_plan(space: SearchSpace, search: SearchSettings, plan: Plan) -> Plan:
-    steps, borderline = project_steps(space, search, plan.trial_seconds)
+    steps, borderline = project_steps(space, search, plan)
     return replace(plan, steps=steps, borderline=borderline)
 
 
@@ -211,7 +250,7 @@ def calibrated(
     trained = [
         record for record in records if record.outcome.status == "ok" and not record.outcome.reused
     ]
-    estimated = sum(plan.trial_seconds(record.spec.gflops) for record in trained)
+    estimated = sum(plan.spec_seconds(record.spec, search) for record in trained)
     if not trained or not estimated > 0:  # no probe (`untimed`), or nothing trained here
         return plan
     measured = sum(record.outcome.wall_s for record in trained) / plan.parallel
@@ -240,14 +279,14 @@ def projected(space: SearchSpace, search: SearchSettings, measures: Measures) ->
 
 
 def project_steps(
-    space: SearchSpace, search: SearchSettings, trial_seconds: Callable[[float], float]
+    space: SearchSpace, search: SearchSettings, plan: Plan
 ) -> tuple[tuple[StepPlan, ...], tuple[float, ...]]:
     """The expected steps: those the settings decide, as they will be trained (`preview`),
     then steps of one candidate per axis, each the seed candidates' mean ratio × the last, up
     to the largest target, with the contraction of each target a step overshoots. And the
     targets whose passing step the axes' spread of ratios leaves open (`Plan.borderline`)."""
     known = preview(space, search)
-    steps = [_known_step(search, group, trial_seconds) for group in _steps_of(known.trials)]
+    steps = [_known_step(search, group, plan) for group in _steps_of(known.trials)]
     if known.complete:
         return tuple(steps), ()
     last = next(step for step in reversed(steps) if step.label != "contr.")
@@ -260,7 +299,7 @@ def project_steps(
         reach = search.reach(target)
         while gflops < reach and step < search.max_steps:
             step, gflops = step + 1, gflops * multiplier
-            steps.append(StepPlan(step, str(step), gflops, axes, axes * trial_seconds(gflops)))
+            steps.append(_projected_step(search, plan, step, str(step), gflops, axes))
         if gflops < reach:  # max_steps end below it
             break
         grown = step - last.step  # forward steps the projection took from the known ones
@@ -268,9 +307,17 @@ def project_steps(
             borderline.append(target)
         if gflops > target:  # the search contracts only if it overshoots
             contractions = 1 if search.contract == "last" else axes
-            seconds = contractions * trial_seconds(target)
-            steps.append(StepPlan(step + 1, "contr.", target, contractions, seconds))
+            steps.append(_projected_step(search, plan, step + 1, "contr.", target, contractions))
     return tuple(steps), tuple(borderline)
+
+
+def _projected_step(
+    search: SearchSettings, plan: Plan, step: int, label: str, gflops: float, candidates: int
+) -> StepPlan:
+    """A step of `candidates` at about `gflops`, each inheriting where the search does."""
+    shares = step_shares(search, plan.schedule, candidates, search.inherit)
+    seconds = sum(plan.trial_seconds(gflops, share) for share in shares)
+    return StepPlan(step, label, gflops, len(shares), seconds)
 
 
 def _steps_of(trials: Sequence[TrialSpec]) -> list[list[TrialSpec]]:
@@ -284,21 +331,23 @@ def _steps_of(trials: Sequence[TrialSpec]) -> list[list[TrialSpec]]:
     return groups
 
 
-def _known_step(
-    search: SearchSettings, trials: Sequence[TrialSpec], trial_seconds: Callable[[float], float]
-) -> StepPlan:
+def _known_step(search: SearchSettings, trials: Sequence[TrialSpec], plan: Plan) -> StepPlan:
     """The plan of one step the settings decide: its kept model's GFLOPs (the seed, the replayed
-    axis's candidate, the largest contraction) and its trials' time."""
+    axis's candidate, the largest contraction) and its trials (rung by rung) and time."""
     first = trials[0]
-    seconds = sum(trial_seconds(spec.gflops) for spec in trials)
+    shares = step_shares(search, plan.schedule, len(trials), bool(first.inherit_from))
+    # the rungs after the first train the best candidates, not known before: their mean GFLOPs
+    gflops_each = [spec.gflops for spec in trials]
+    gflops_each += [sum(gflops_each) / len(trials)] * (len(shares) - len(trials))
+    seconds = sum(map(plan.trial_seconds, gflops_each, shares))
     if first.phase == "contract":
         gflops = max(spec.gflops for spec in trials)
-        return StepPlan(first.step, "contr.", gflops, len(trials), seconds)
+        return StepPlan(first.step, "contr.", gflops, len(shares), seconds)
     if first.step == 0:
         return StepPlan(0, "seed", first.gflops, 1, seconds)
     replayed = search.replayed_axis(first.step)
     kept = next(spec for spec in trials if spec.axis == replayed)
-    return StepPlan(first.step, str(first.step), kept.gflops, len(trials), seconds)
+    return StepPlan(first.step, str(first.step), kept.gflops, len(shares), seconds)
 
 
 def _fit(gflops: Sequence[float], seconds: Sequence[float]) -> Linear:

@@ -64,7 +64,7 @@ def test_trial_lines_say_which_are_confirmations_and_early_rungs() -> None:
     spec = TrialSpec("s01-depth", 1, "forward", "depth", "s00-seed", X3D_SPACE.seed, 0.04, 1.0)
     outcome = TrialOutcome("ok", top1=0.5, wall_s=61.0)
     stream = io.StringIO()
-    progress = Progress(plan, stream)
+    progress = Progress(plan, SETTINGS, stream)
     for repeat in (spec, replace(spec, seed_offset=2), replace(spec, budget=0.25)):
         progress.trial_finished(repeat, outcome)
     progress.close()
@@ -155,7 +155,7 @@ def test_a_resumed_plan_is_scaled_to_what_its_trials_took() -> None:
     settings = replace(SETTINGS, target_gflops=(0.3,))
     # 10 s per trial at no GFLOPs, +100 s per GFLOP; two trials at a time
     probed = Plan((), 2, (0.0, 0.0), (1.0, 10.0), (0.0, 0.0), 10, 0, 0.3)
-    plan = replace(probed, steps=project_steps(X3D_SPACE, settings, probed.trial_seconds)[0])
+    plan = replace(probed, steps=project_steps(X3D_SPACE, settings, probed)[0])
     assert plan.steps[1].seconds == pytest.approx(6 * (10 + 100 * plan.steps[1].gflops) / 2)
     assert calibrated(X3D_SPACE, settings, plan, ()) == plan  # nothing trained yet
 
@@ -179,3 +179,34 @@ def test_a_resumed_plan_is_scaled_to_what_its_trials_took() -> None:
     # a plan without the probe's times stays without
     unprobed = untimed(X3D_SPACE, settings, RESOURCES)
     assert calibrated(X3D_SPACE, settings, unprobed, records) == unprobed
+
+
+@pytest.mark.parametrize(
+    ("overrides", "step_trials", "step_lengths", "contraction_length"),
+    [
+        # 4 epochs from scratch: the first rung 1 epoch for all six, the last 3 more for two
+        ({"fidelity": "halving"}, 8, 6 * 1 / 4 + 2 * 3 / 4, 1.0),
+        # 2 inherited epochs: 1 for all six, then 1 more for two
+        ({"inherit": True}, 6, 6 * 2 / 4, 2 / 4),
+        ({"fidelity": "halving", "inherit": True}, 8, 8 * 1 / 4, 2 / 4),
+    ],
+)
+def test_a_plan_counts_rungs_and_inherited_epochs(
+    overrides: dict, step_trials: int, step_lengths: float, contraction_length: float
+) -> None:
+    settings = replace(SETTINGS, target_gflops=(0.3,), **overrides)
+    schedule = replace(SMOKE, epochs=4, warmup_epochs=0.5, inherited_epochs=2)
+    # a full trial: 10 s at no GFLOPs, +100 s per GFLOP, all of it training
+    plan = Plan((), 1, (0.0, 0.0), (1.0, 10.0), (0.0, 0.0), 10, 0, 0.3, schedule=schedule)
+    seed, step, *_, contraction = project_steps(X3D_SPACE, settings, plan)[0]
+    assert (seed.trials, step.trials) == (1, step_trials)
+    full = plan.trial_seconds(step.gflops)
+    assert step.seconds == pytest.approx(step_lengths * full)
+    assert contraction.seconds == pytest.approx(contraction_length * plan.trial_seconds(0.3))
+    # the progress bar charges a finished trial (here the first of a step) its share too
+    halving = settings.fidelity == "halving"
+    parent = "s00-seed" if settings.inherit else ""
+    first = TrialSpec("s01-depth", 1, "forward", "depth", "s00-seed", None, 0.1, 1.0, parent)
+    first = replace(first, budget=0.25 if halving else 1.0)
+    share = 1 / 4 if halving else 2 / 4
+    assert plan.spec_seconds(first, settings) == pytest.approx(share * plan.trial_seconds(0.1))
