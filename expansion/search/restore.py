@@ -30,10 +30,10 @@ def missing_sources(
     """The recorded trials whose weights `specs` start from, directly or through each other, and
     that `weights_dir` lacks; each after those it starts from."""
     by_id = {record.trial_id: record for record in records}
-    order: list[TrialRecord] = []
+    order: dict[str, TrialRecord] = {}  # by trial id, each after those it starts from
 
     def need(trial_id: str, needed_by: str) -> None:
-        if not trial_id or trial_id in {record.trial_id for record in order}:
+        if not trial_id or trial_id in order:
             return
         if weights_path(weights_dir, trial_id).exists():
             return
@@ -46,12 +46,12 @@ def missing_sources(
             )
         need(record.spec.resume_from, trial_id)
         need(record.spec.inherit_from, trial_id)
-        order.append(record)
+        order[trial_id] = record
 
     for spec in specs:
         need(spec.resume_from, spec.trial_id)
         need(spec.inherit_from, spec.trial_id)
-    return order
+    return list(order.values())
 
 
 def restore_weights(
