@@ -2,6 +2,11 @@
 runner-up, the lead, and whether the lead is beyond the seed-to-seed noise of these runs.
 
 python -m expansion.compare runs/seed0 runs/seed1 [--out comparison.md]
+python -m expansion.compare runs/cheaper runs/other --baseline runs/from_scratch
+
+With `--baseline`, each run is also held against that search (e.g. the paper's from-scratch
+procedure against inheriting or halving ones): where its kept axes part from the baseline's,
+how its final model differs, and its trials' CPU time as a multiple of the baseline's.
 """
 
 from __future__ import annotations
@@ -30,6 +35,12 @@ def _parser() -> OneLineParser:
         "runner-up and the lead, against the top-1 noise between their trial seeds.",
     )
     parser.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="RUN_DIR",
+        help="also hold each run against this search: kept axes, final model, CPU time",
+    )
     parser.add_argument("--out", type=Path, help="also write the table to this Markdown file")
     return parser
 
@@ -82,15 +93,65 @@ def comparison_table(runs: Sequence[RunTable], noise: SeedNoise) -> pd.DataFrame
     return pd.DataFrame(columns)
 
 
+def _kept_axes(run: RunTable) -> dict[int, str]:
+    """The axis kept at each forward step past the seed."""
+    forward = run.path[(run.path["phase"] == "forward") & (run.path["step"] > 0)]
+    return {int(row.step): str(row.axis) for row in forward.itertuples(index=False)}
+
+
+def _core_seconds(run: RunTable) -> float:
+    """CPU seconds of every trial the search's choices rest on, reused ones included (what the
+    search costs trained on its own); NaN where a trial recorded none."""
+    return float(run.trials["cpu_s"].sum(min_count=len(run.trials)))
+
+
+def _final_differences(run: RunTable, baseline: RunTable) -> str:
+    """The final model's fields that differ from the baseline's (theirs in brackets)."""
+    fields = list(run.space.to_dict(run.space.seed))
+    ours, theirs = run.path.iloc[-1], baseline.path.iloc[-1]
+    changed = [
+        f"{name} {ours[name]:g} ({theirs[name]:g})" for name in fields if ours[name] != theirs[name]
+    ]
+    return ", ".join(changed) or "the same"
+
+
+def baseline_table(runs: Sequence[RunTable], baseline: RunTable) -> pd.DataFrame:
+    """One row per run: its kept axes, the steps where they part from the baseline's, its final
+    model against the baseline's, final top-1, and trial CPU minutes as a multiple of the
+    baseline's."""
+    base_axes, base_seconds = _kept_axes(baseline), _core_seconds(baseline)
+    rows = []
+    for run in [baseline, *runs]:
+        axes, seconds = _kept_axes(run), _core_seconds(run)
+        parted = [
+            step for step in sorted(axes | base_axes) if axes.get(step) != base_axes.get(step)
+        ]
+        final = run.path.iloc[-1]
+        rows.append(
+            {
+                "run": run.name,
+                "kept axes": ", ".join(axes[step] for step in sorted(axes)),
+                "parts at steps": ", ".join(map(str, parted)) or "-",
+                "final": f"{final['gflops']:.3g} GFLOPs, "
+                + ("baseline" if run is baseline else _final_differences(run, baseline)),
+                "top-1": _points(float(final["top1"])),
+                "trial CPU min": f"{seconds / 60:.1f}",
+                "× baseline": f"{seconds / base_seconds:.2f}",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def _markdown(table: pd.DataFrame) -> str:
     """A Markdown table (pandas' own needs the tabulate package)."""
     rows = [list(table.columns), ["---"] * len(table.columns), *table.astype(str).values.tolist()]
     return "\n".join("| " + " | ".join(row) + " |" for row in rows)
 
 
-def report(runs: Sequence[RunTable]) -> str:
-    """The comparison as Markdown: the noise, the per-step table, and each run's trial time."""
-    unfinished = [run.name for run in runs if run.path.empty]
+def report(runs: Sequence[RunTable], baseline: RunTable | None = None) -> str:
+    """The comparison as Markdown: the noise, the per-step table, each run's trial time and,
+    given a baseline, each run held against it."""
+    unfinished = [run.name for run in [*runs, *([baseline] if baseline else [])] if run.path.empty]
     if unfinished:
         raise UserError(f"{', '.join(unfinished)}: no path.csv (the search has not finished)")
     noise = seed_noise(runs)
@@ -117,13 +178,22 @@ def report(runs: Sequence[RunTable]) -> str:
         if reused := len(run.trials) - len(trained):
             line += f"; {reused} more trials reused from other runs"
         lines.append(line)
+    if baseline is not None:
+        lines += [
+            "",
+            f"Against {baseline.name} (CPU minutes: every trial a choice rests on, reused ones "
+            "included):",
+            "",
+            _markdown(baseline_table(runs, baseline)),
+        ]
     return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     with user_errors_as_one_line(PROG):
-        text = report([load_run(run_dir) for run_dir in args.run_dirs])
+        baseline = None if args.baseline is None else load_run(args.baseline)
+        text = report([load_run(run_dir) for run_dir in args.run_dirs], baseline)
         print(text)
         if args.out is not None:
             write_atomically(args.out, lambda path: path.write_text(text + "\n"))

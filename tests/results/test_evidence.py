@@ -139,6 +139,23 @@ def test_a_step_decided_on_confirmations_leads_by_their_means(
     assert "| 3.0 (2 seeds) ✓ |" in row and "| 2.0 ✗ |" in row
 
 
+def test_compare_holds_runs_against_a_baseline_by_axes_final_model_and_cpu_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scores = {"frame_rate": 0.6, "spatial": 0.5, "depth": 0.3}
+    write_run(tmp_path / "scratch", 0, scores, "frame_rate", cpu_s=30.0)
+    write_run(tmp_path / "cheap", 0, scores, "spatial", cpu_s=10.0)
+    assert compare.main([str(tmp_path / "cheap"), "--baseline", str(tmp_path / "scratch")]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if "GFLOPs" in line]
+    # 4 trials of 30 and of 10 CPU seconds; the seed's frame_rate step (2 × 16 × 112) against
+    # spatial's (1 × 32 × 160), 0.0414 against 0.0207 × (160 / 112)² GFLOPs (make_record's estimate)
+    assert rows == [
+        "| scratch | frame_rate | - | 0.0414 GFLOPs, baseline | 60.0 | 2.0 | 1.00 |",
+        "| cheap | spatial | 1 | 0.0422 GFLOPs, frames 1 (2), stride 32 (16), crop 160 (112) "
+        "| 50.0 | 0.7 | 0.33 |",
+    ]
+
+
 def test_compare_refuses_an_unfinished_run_in_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
