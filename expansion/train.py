@@ -22,6 +22,7 @@ from expansion.data import DataConfig
 from expansion.errors import ConfigError
 from expansion.results.architecture import AUTO_ARCH, resolve_architecture
 from expansion.results.checkpoints import checkpoint_architecture
+from expansion.results.environment import record_environment
 from expansion.results.run_folder import RunLock, open_run_folder
 from expansion.results.run_table import space_name
 from expansion.training import runtime
@@ -86,6 +87,8 @@ def train(
         )
     with RunLock(folder.path):
         folder.save_settings()
+        if (notice := record_environment(folder.path)) is not None:
+            print(notice, file=stream)
         return _train(plan, config, workers, stream)
 
 

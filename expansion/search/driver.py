@@ -30,6 +30,7 @@ from expansion.data.build import collection
 from expansion.data.config import as_recorded
 from expansion.data.errors import too_many_unreadable
 from expansion.errors import ConfigError, Interrupted, signals_as_interrupts, stop_requested
+from expansion.results.environment import record_environment
 from expansion.results.figures import draw_figures
 from expansion.results.run_folder import RunLock, open_run_folder
 from expansion.results.run_table import SETTINGS_YAML, load_run
@@ -123,6 +124,8 @@ def run_search(
         unreadable = settings.job.data.check_videos()
         with RunLock(folder.path):
             folder.save_settings()
+            if (notice := record_environment(folder.path)) is not None:
+                print(notice, file=stream)
             measures.record_in(settings.run_dir)
             return search(settings, dispatcher, stream, measures, reusable, unreadable)
 

@@ -5,8 +5,9 @@ recorded run has none (they are not committed) and a disk may lose them. A trial
 of its recorded specification and the threads it ran with, so a missing checkpoint that a trial
 about to train starts from (its parent's, with `inherit`, or its previous rung's) is trained
 again, after whatever it starts from in turn. The recorded row stays as it is; the retrained
-top-1 is checked against it, because on another machine or torch build the two may differ, and
-the resumed search would then part from an uninterrupted one (the console says so).
+top-1 is checked against it, because on another machine or environment the two may differ, and
+the resumed search would then part from an uninterrupted one (the console says so;
+`environment.yaml` lists what each sitting ran with).
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def restore_weights(
             "as recorded"
             if again == recorded
             else f"recorded {recorded:.1%}: the trials after it may part from the uninterrupted "
-            "search's (another machine or torch build?)"
+            "search's (another machine or environment: see environment.yaml)"
         )
         print(
             f"restore: {record.trial_id} trained again in {time.perf_counter() - started:.0f} s, "

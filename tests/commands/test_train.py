@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import torch
+import yaml
 from hydra_configs import compose_config
 from torch import nn
 
@@ -84,6 +85,8 @@ def test_training_lowers_the_loss_and_writes_its_files(uninterrupted: Path) -> N
     assert final["precise_bn_batches"] == 2 and final["views"] == "2x1"
     assert load_checkpoint(uninterrupted / "final.pt", X3D_SPACE).extra["metrics"] == final
     assert list((uninterrupted / "tensorboard").glob("events.out.tfevents.*"))
+    sittings = yaml.safe_load((uninterrupted / "environment.yaml").read_text())
+    assert [sitting["torch"] for sitting in sittings] == [torch.__version__]
 
 
 def test_resume_after_sigkill_continues_exactly(

@@ -285,9 +285,15 @@ def test_a_run_records_its_dataset_and_a_resume_checks_it(tmp_path: Path) -> Non
     # runs recorded before data.dataset existed were on blinks; replayed, nothing is trained
     del saved["data"]["dataset"], saved["data"]["version"]
     (run / "search.yaml").write_text(yaml.safe_dump(saved))
+    # a resume in another environment than the last sitting's says what changed
+    sittings = yaml.safe_load((run / "environment.yaml").read_text())
+    sittings[-1]["torch"] = "0.0"
+    (run / "environment.yaml").write_text(yaml.safe_dump(sittings))
     console = io.StringIO()
     run_search(resume, tmp_path, trial_function=_never_called, stream=console)
     assert "data: blinks-v1, 12 validation videos" in console.getvalue()
+    assert f"(torch 0.0 → {torch.__version__}): trials trained again may" in console.getvalue()
+    assert len(yaml.safe_load((run / "environment.yaml").read_text())) == 2
 
 
 @pytest.mark.slow  # the coordinator's halving tests cover promotion and resume quickly
