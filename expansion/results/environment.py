@@ -4,9 +4,9 @@ A trial is bit-reproducible for the same specification, threads and environment,
 environments: the benchmark's seed trial (seed 0, two threads, the same pinned torch) trained in
 a later session, with a virtual environment installed again and perhaps on another machine
 (nothing recorded which), called 30 of 240 validation videos differently at the same top-1. A
-resume trains some trials again (weights a clone lacks,
-retried failures); where the environment has changed since the run was recorded, those may part
-from the recorded ones, and the console says what changed.
+resume trains some trials again (weights a clone lacks, retried failures); where the environment
+has changed since the run was recorded, those may part from the recorded ones, and the console
+says what changed. The file is a record, not a result: one that cannot be read is started anew.
 """
 
 from __future__ import annotations
@@ -73,10 +73,14 @@ def record_environment(run_dir: Path) -> str | None:
     """Append this sitting's environment to `run_dir/environment.yaml`; a one-line notice if it
     differs from the last sitting's, None otherwise (or for the first)."""
     path = run_dir / ENVIRONMENT_YAML
-    sittings = yaml.safe_load(path.read_text()) if path.exists() else None
+    notice = None
+    try:
+        sittings = yaml.safe_load(path.read_text()) if path.exists() else None
+    except (yaml.YAMLError, UnicodeDecodeError):
+        sittings = None
+        notice = f"environment: {path} could not be read; it starts again with this sitting"
     sittings = sittings if isinstance(sittings, list) else []
     now = current_environment()
-    notice = None
     if sittings and isinstance(sittings[-1], Mapping) and (changed := changes(sittings[-1], now)):
         notice = (
             f"environment: this run was last computed with another environment "

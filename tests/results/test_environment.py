@@ -33,3 +33,13 @@ def test_each_sitting_is_appended_and_a_changed_environment_is_named(tmp_path: P
     assert "torch" not in notice and "started" not in notice
     after = yaml.safe_load((tmp_path / ENVIRONMENT_YAML).read_text())
     assert after[:2] == sittings and after[2]["numpy"] == np.__version__
+
+
+def test_an_unreadable_record_is_said_and_started_again(tmp_path: Path) -> None:
+    (tmp_path / ENVIRONMENT_YAML).write_text("- python: [3.11\n")  # torn by hand
+    assert record_environment(tmp_path) == (
+        f"environment: {tmp_path / ENVIRONMENT_YAML} could not be read; it starts again with "
+        "this sitting"
+    )
+    sittings = yaml.safe_load((tmp_path / ENVIRONMENT_YAML).read_text())
+    assert len(sittings) == 1 and sittings[0]["torch"] == torch.__version__
