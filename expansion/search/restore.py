@@ -79,18 +79,27 @@ def restore_weights(
         if outcome is None or outcome.status != "ok":
             reason = outcome.error if outcome else "no result"
             raise SearchError(f"restore: training {record.trial_id} again failed ({reason})")
-        again, recorded = outcome.top1, record.outcome.top1
-        verdict = (
-            "as recorded"
-            if again == recorded
-            else f"recorded {recorded:.1%}: the trials after it may part from the uninterrupted "
-            "search's (another machine or environment: see environment.yaml)"
-        )
         print(
             f"restore: {record.trial_id} trained again in {time.perf_counter() - started:.0f} s, "
-            f"top-1 {again:.1%}, {verdict}",
+            f"top-1 {outcome.top1:.1%}, {verdict(outcome, record.outcome)}",
             file=stream,
         )
+
+
+def verdict(again: TrialOutcome, recorded: TrialOutcome) -> str:
+    """Whether a retrained trial is the recorded one: the same top-1 and, where both recorded
+    which validation videos they got right, the same videos (a top-1 can hide another model)."""
+    otherwise = sum(a != b for a, b in zip(again.correct, recorded.correct, strict=False))
+    if again.top1 == recorded.top1 and not otherwise:
+        return "as recorded"
+    if again.top1 == recorded.top1:
+        difference = f"{otherwise} of {len(recorded.correct)} videos called otherwise"
+    else:
+        difference = f"recorded {recorded.top1:.1%}"
+    return (
+        f"{difference}: the trials after it may part from the uninterrupted search's (another "
+        "machine or environment: see environment.yaml)"
+    )
 
 
 def _train_again(record: TrialRecord, job: TrialJob, dispatcher: Dispatcher) -> TrialOutcome | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import torch
 
 from expansion.errors import SearchError
 from expansion.search.records import TrialOutcome, TrialRecord, TrialSpec
-from expansion.search.restore import missing_sources
+from expansion.search.restore import missing_sources, verdict
 from expansion.training.trial_weights import weights_path
 
 
@@ -39,3 +40,19 @@ def test_weights_of_a_trial_not_recorded_are_a_one_line_error(tmp_path: Path) ->
     for records in ([], [failed]):
         with pytest.raises(SearchError, match=r"b starts from a's weights: .* is missing"):
             missing_sources([_record("b", inherit_from="a").spec], records, tmp_path)
+
+
+def test_a_retrained_trial_is_as_recorded_only_if_it_calls_the_same_videos() -> None:
+    recorded = TrialOutcome("ok", top1=0.5, correct="1100")
+    assert verdict(TrialOutcome("ok", top1=0.5, correct="1100"), recorded) == "as recorded"
+    # the same top-1 from another model: two videos called otherwise
+    assert verdict(TrialOutcome("ok", top1=0.5, correct="0110"), recorded).startswith(
+        "2 of 4 videos called otherwise: the trials after it may part"
+    )
+    assert verdict(TrialOutcome("ok", top1=0.75, correct="1110"), recorded).startswith(
+        "recorded 50.0%: the trials after it may part"
+    )
+    # runs recorded before `correct` existed are checked by top-1 alone
+    assert verdict(TrialOutcome("ok", top1=0.5, correct="0110"), replace(recorded, correct="")) == (
+        "as recorded"
+    )
