@@ -59,6 +59,11 @@ def optional_float(value: Any, name: str) -> float | None:
     return None if value is None else as_float(value, name)
 
 
+def optional_int(value: Any, name: str) -> int | None:
+    """`as_int`, with None kept as None."""
+    return None if value is None else as_int(value, name)
+
+
 def as_bool(value: Any, name: str) -> bool:
     """A true/false setting (YAML's booleans only: "yes" or 1 are refused, naming `name`)."""
     if not isinstance(value, bool):

@@ -14,7 +14,14 @@ from typing import Any, get_args
 
 import torch
 
-from expansion.config_values import absolute_path, as_bool, as_float, as_int, optional_float
+from expansion.config_values import (
+    absolute_path,
+    as_bool,
+    as_float,
+    as_int,
+    optional_float,
+    optional_int,
+)
 from expansion.data import DataConfig
 from expansion.data.config import data_identity
 from expansion.errors import ConfigError
@@ -70,6 +77,8 @@ def run_settings(config: Mapping[str, Any], run_dir: Path) -> RunSettings:
         keep=as_float(config.get("keep", 1 / 3), "keep"),
         confirm_seeds=as_int(config.get("confirm_seeds", 0), "confirm_seeds"),
         confirm_margin=as_float(config.get("confirm_margin", 0.05), "confirm_margin"),
+        # runs recorded before the cap existed confirmed every candidate within the margin
+        confirm_top=optional_int(config.get("confirm_top"), "confirm_top"),
         # runs recorded before replay existed chose every step
         replay=_names(config.get("replay") or ()),
         replay_others=as_bool(config.get("replay_others", False), "replay_others"),

@@ -52,8 +52,9 @@ def format_plan(plan: Plan, search: SearchSettings, device: str) -> str:
     estimate = "" if math.isnan(plan.seconds) else f", {format_seconds(plan.seconds)} (estimate)"
     lines.append(f"about {plan.trials} trials{estimate}")
     if search.confirm_seeds:
+        which = "each candidate" if search.confirm_top is None else f"the best {search.confirm_top}"
         lines.append(
-            f"plus {search.confirm_seeds} more trial(s) of each candidate within "
+            f"plus {search.confirm_seeds} more trial(s) of {which} within "
             f"{100 * search.confirm_margin:.3g} points of its step's best (confirm_seeds), "
             "not counted: how many depends on training"
         )

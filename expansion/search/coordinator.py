@@ -96,6 +96,7 @@ class SearchSettings:
     keep: float = 1 / 3  # halving: the share of a rung's candidates that go on (at least one)
     confirm_seeds: int = 0  # retrain a step's leaders with this many more seeds, keep by the mean
     confirm_margin: float = 0.05  # leaders: candidates within this top-1 of the step's best
+    confirm_top: int | None = None  # at most this many leaders, the best first (None: all)
     replay: tuple[str, ...] = ()  # the kept axis of steps 1, 2, …; after them the search chooses
     replay_others: bool = False  # replayed steps also train the other axes' candidates
     # measured bounds, beside at most one GFLOPs target (then the model must satisfy both)
@@ -190,6 +191,11 @@ def validate(space: SearchSpace, settings: SearchSettings) -> None:
         raise SearchError(
             f"confirm_seeds must not be negative ({settings.confirm_seeds}) and confirm_margin "
             f"is a top-1 difference in [0, 1) ({settings.confirm_margin})"
+        )
+    if settings.confirm_top is not None and settings.confirm_top < 2:
+        raise SearchError(
+            f"confirm_top is how many leaders are confirmed, at least 2 or null (all): "
+            f"{settings.confirm_top}"
         )
     if not 0 < settings.keep < 1:
         raise SearchError(
@@ -482,14 +488,16 @@ def _confirmed(
     settings: SearchSettings,
     outcome_of: Callable[[Sequence[TrialSpec]], list[TrialRecord] | Train],
 ) -> dict[str, float] | Train:
-    """With `confirm_seeds`, the step's leaders (within `confirm_margin` of its best top-1, if
-    there are several) trained again with that many more trial seeds: their mean top-1 by trial
-    id (empty: nothing to confirm), or the confirmations still to train."""
+    """With `confirm_seeds`, the step's leaders (within `confirm_margin` of its best top-1, the
+    best `confirm_top` of them, if there are several) trained again with that many more trial
+    seeds: their mean top-1 by trial id (empty: nothing to confirm), or the confirmations still
+    to train."""
     usable = [record for record in candidates if record.usable]
     if settings.confirm_seeds < 1 or not usable:
         return {}
     best = max(record.outcome.top1 for record in usable)
     leaders = [r for r in usable if r.outcome.top1 >= best - settings.confirm_margin]
+    leaders = sorted(leaders, key=lambda r: -r.outcome.top1)[: settings.confirm_top]
     if len(leaders) < 2:
         return {}
     again = [

@@ -318,6 +318,35 @@ def test_confirmation_retrains_close_leaders_and_keeps_the_best_mean() -> None:
     assert done.path[1].trial_id == "s01-depth"
 
 
+def test_confirm_top_retrains_only_the_best_close_leaders() -> None:
+    """Depth, spatial and width are within 5 points at step 1; with `confirm_top=2` only depth
+    and spatial (the best two) are trained again, and width, though its second seed would have
+    won, is decided on its single trial."""
+    scores = {("depth", 0): 0.60, ("spatial", 0): 0.58, ("width", 0): 0.56}
+    scores |= {("depth", 1): 0.50, ("spatial", 1): 0.59, ("width", 1): 0.70}
+
+    def trained(settings: SearchSettings) -> list[TrialRecord]:
+        records: list[TrialRecord] = []
+        while not isinstance(action := next_action(X3D_SPACE, settings, records), Finished):
+            for spec in action.trials:
+                top1 = scores.get((spec.axis, spec.seed_offset), 0.3) if spec.step == 1 else 0.2
+                outcome = TrialOutcome(status="ok", top1=top1, top5=1.0, epochs=1)
+                records.append(TrialRecord("run", 0, spec, outcome))
+        return records
+
+    confirm = replace(SETTINGS, confirm_seeds=1, confirm_margin=0.05, max_steps=1)
+    top_two = trained(replace(confirm, confirm_top=2))
+    again = sorted(r.trial_id for r in top_two if r.spec.seed_offset > 0)
+    assert again == ["s01-depth-seed1", "s01-spatial-seed1"]
+    # spatial's mean (58.5 %) beats depth's (55 %) and width's single 56 %
+    assert next_action(X3D_SPACE, replace(confirm, confirm_top=2), top_two).path[1].spec.axis == (
+        "spatial"
+    )
+    every = trained(confirm)
+    assert len([r for r in every if r.spec.seed_offset > 0]) == 3
+    assert next_action(X3D_SPACE, confirm, every).path[1].spec.axis == "width"  # mean 63 %
+
+
 def test_contract_all_trains_every_axis_and_keeps_the_best() -> None:
     settings = replace(SETTINGS, contract="all")
     final, records = run_search(settings)
@@ -507,6 +536,7 @@ def test_the_first_call_trains_the_seed() -> None:
         (replace(SETTINGS, keep=1.0), "keep is the share of a rung's candidates"),
         (replace(SETTINGS, confirm_seeds=-1), "confirm_seeds must not be negative"),
         (replace(SETTINGS, confirm_margin=1.5), "confirm_margin is a top-1 difference"),
+        (replace(SETTINGS, confirm_top=1), "confirm_top is how many leaders are confirmed"),
     ],
 )
 def test_bad_settings_are_rejected(settings: SearchSettings, message: str) -> None:
