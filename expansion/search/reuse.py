@@ -7,8 +7,10 @@ another selection, can therefore take every trial it shares with an earlier sear
 training settings (typically the whole forward path) and train only what is new, such as the
 contractions (`contract_from` only changes which weights a contraction starts from, which is
 part of its specification). A reused row keeps the source's outcome, with `reused_from` naming
-the source's folder; where this search keeps weights, the source's are copied beside its own,
-and a trial whose weights the source no longer has is trained instead.
+the source's folder; where this search keeps weights, the source's are copied beside its own.
+A finished source keeps only its path's weights: the other trials are taken without theirs,
+and should a trial to train start from one of them, the restore trains it again first
+(`expansion.search.restore`), as a resume does for a clone.
 
 A trial trained from scratch depends on nothing but its architecture, its share of the schedule
 and its trial seed (the run's seed plus a confirmation's offset), so it is also taken from a
@@ -97,8 +99,8 @@ class ReusableTrials:
     def take(self, spec: TrialSpec, threads: int, weights_dir: Path | None) -> TrialOutcome | None:
         """The recorded outcome of `spec` trained with `threads`, or None to train it.
 
-        With `weights_dir` (this search keeps weights), the source's weights of the trial are
-        copied there first; without them the trial is trained.
+        With `weights_dir` (this search keeps weights), the source's weights of the trial, if it
+        still has them, are copied there first.
         """
         training = _from_scratch(spec, self.seed)
         if training is not None:
@@ -108,10 +110,8 @@ class ReusableTrials:
             source = source if source is not None and source.record.spec == spec else None
         if source is None or source.record.outcome.threads != threads:
             return None
-        if weights_dir is not None:
-            weights = weights_path(source.folder / WEIGHTS_DIR, source.record.trial_id)
-            if not weights.is_file():
-                return None
+        weights = weights_path(source.folder / WEIGHTS_DIR, source.record.trial_id)
+        if weights_dir is not None and weights.is_file():
             weights_dir.mkdir(parents=True, exist_ok=True)
             copy = weights_path(weights_dir, spec.trial_id)
             write_atomically(copy, lambda path: shutil.copyfile(weights, path))

@@ -68,20 +68,33 @@ def test_a_search_to_new_targets_trains_only_the_trials_it_does_not_share(
     assert trial_lines and trial_lines[0].split("top-1")[1].split()[1] == "reused"
 
 
-def test_weights_are_copied_with_the_trials_and_a_trial_without_them_is_trained(
-    tmp_path: Path,
+@pytest.mark.parametrize(
+    ("lost", "trained"),
+    [
+        ("s02-spatial", ["s03-contract-spatial"]),  # the overshoot: nothing starts from it
+        ("s01-spatial", ["s01-spatial", "s03-contract-spatial"]),  # the contraction's start
+    ],
+)
+def test_weights_are_copied_with_the_trials_and_lost_ones_trained_only_when_needed(
+    tmp_path: Path, lost: str, trained: list[str]
 ) -> None:
+    """A source keeps only some weights (a finished search its path's): a trial without them is
+    still taken, and trained again only if a new trial starts from it (here the contraction,
+    which starts from the last model below the target, s01-spatial)."""
     first, reusing = ScoredTrials(), ScoredTrials()
     search(tmp_path / "first", first, "target_gflops=0.05", "inherit=true")
-    weights_path(tmp_path / "first" / "weights", "s01-spatial").unlink()
-    search(
+    weights_path(tmp_path / "first" / "weights", lost).unlink()
+    console = search(
         tmp_path / "reusing", reusing, "target_gflops=0.05", "inherit=true",
-        f"reuse={tmp_path / 'first'}",
+        "contract_from=below", f"reuse={tmp_path / 'first'}",
     )  # fmt: skip
 
-    assert "s01-spatial" in reusing.ran and "s00-seed" not in reusing.ran
+    assert reusing.ran == trained
+    assert ("restore: s01-spatial trained again" in console) == (lost == "s01-spatial")
     copied = weights_path(tmp_path / "reusing" / "weights", "s00-seed")
     assert copied.read_bytes() == b"s00-seed"
+    table = pd.read_csv(tmp_path / "reusing" / "trials.csv").set_index("trial_id")
+    assert table.loc[lost, "reused_from"] == str(tmp_path / "first")  # the recorded row stays
 
 
 def test_contracting_from_below_takes_the_forward_trials_and_trains_the_contraction(
