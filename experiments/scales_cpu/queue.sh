@@ -66,6 +66,13 @@ run v7_inherit_seed0 seed=0 inherit=true
 run v7_both_seed1 seed=1 inherit=true fidelity=halving
 run v7_halving_seed1 seed=1 fidelity=halving
 run v7_inherit_seed1 seed=1 inherit=true
+# confirm_top=2: only the leader and its runner-up confirmed. Every trial these searches train is
+# one the inheriting search above trained (same ids, seeds and parents while the path is the
+# same), so they take them all (reuse) and only a trial on a path of their own is trained
+for seed in 0 1; do
+    run v7_inherit_seed${seed}_top2 seed=$seed inherit=true confirm_top=2 \
+        reuse="$here/v7_inherit_seed$seed"
+done
 # contract_from, on a target between two steps (0.45: step 5's spatial model contracted back),
 # each search training one contraction trial on the inheriting search's forward trials
 for seed in 0 1; do
