@@ -96,6 +96,7 @@ class SearchSpace(Protocol):
     presets: Mapping[str, Any]
     classifier: str  # state-dict key of the classifier weight, (num_classes, features)
     checkpoint_schemes: Sequence[CheckpointScheme] = ()
+    inherits_weights: bool = False  # `transfer_weights` is implemented (else no search inherits)
 
     def build(self, config: Any, num_classes: int, dropout: float = 0.0) -> nn.Module:
         """A freshly initialised network for `config` (dropout before the classifier)."""
@@ -147,7 +148,8 @@ class SearchSpace(Protocol):
     ) -> dict[str, torch.Tensor] | None:
         """The starting weights of `child` from those of its parent (`inherit=true`), as a state
         dict `build(child, num_classes)` loads; `noise` breaks the symmetry of copied channels,
-        `seed` draws it. None: this family cannot inherit (searches with it train from scratch).
+        `seed` draws it. None: this family cannot inherit (`inherits_weights` false: searches
+        with it train from scratch, whatever `inherit` says).
         """
         return None
 

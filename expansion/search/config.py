@@ -69,7 +69,8 @@ def run_settings(config: Mapping[str, Any], run_dir: Path) -> RunSettings:
         # runs recorded before the margin existed kept the strict best
         selection_margin=as_float(config.get("selection_margin", 0.0), "selection_margin"),
         # runs recorded before inheritance existed trained every candidate from scratch
-        inherit=as_bool(config.get("inherit", False), "inherit"),
+        # (a family that cannot transfer weights trains every candidate from scratch)
+        inherit=as_bool(config.get("inherit", False), "inherit") and space.inherits_weights,
         contract_from=_choice(config.get("contract_from", "overshoot"), "contract_from"),
         # runs recorded before successive halving existed trained every candidate in full
         fidelity=_choice(config.get("fidelity", "full"), "fidelity"),

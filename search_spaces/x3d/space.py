@@ -112,6 +112,7 @@ class X3DSpace(SearchSpace):
     presets: Mapping[str, X3DConfig] = PRESETS
     classifier = "head.fc.weight"
     checkpoint_schemes = (PYTORCHVIDEO, SLOWFAST, MMACTION2)
+    inherits_weights = True
 
     def build(self, config: X3DConfig, num_classes: int, dropout: float = 0.0) -> nn.Module:
         return build_x3d(config, num_classes, dropout)

@@ -117,6 +117,8 @@ def test_a_smoke_search_and_evaluate_run_on_the_family(tmp_path: Path) -> None:
     assert final["space"] == PLAIN.name and result.final.spec.gflops <= 0.0005
     assert result.path[0].spec.axis == "seed"
     assert len(result.path) >= 2 and result.final.outcome.status == "ok"
+    # inherit=true is the default, but this family cannot transfer weights: from scratch
+    assert not any(record.spec.inherit_from for record in result.path)
 
     # evaluate a checkpoint of the family against an independent pass over the same clips
     torch.manual_seed(0)
