@@ -51,6 +51,11 @@ def format_plan(plan: Plan, search: SearchSettings, device: str) -> str:
         )
     estimate = "" if math.isnan(plan.seconds) else f", {format_seconds(plan.seconds)} (estimate)"
     lines.append(f"about {plan.trials} trials{estimate}")
+    if search.inherit:
+        lines.append(
+            "each candidate starts from its parent's weights and trains trial.inherited_epochs "
+            "(inherit; inherit=false: every candidate from scratch, as the paper)"
+        )
     if search.confirm_seeds:
         which = "each candidate" if search.confirm_top is None else f"the best {search.confirm_top}"
         lines.append(

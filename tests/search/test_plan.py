@@ -52,10 +52,15 @@ def test_plan_projects_steps_until_the_target_and_one_contraction() -> None:
     assert plan.steps[2].seconds > plan.steps[1].seconds  # bigger candidates cost more
     text = format_plan(plan, SETTINGS, "cpu")
     assert "about 14 trials" in text and "contr." in text
-    assert "confirm_seeds" not in text
+    assert "confirm_seeds" not in text and "parent's weights" not in text
+    inheriting = format_plan(plan, replace(SETTINGS, inherit=True), "cpu")
+    assert "each candidate starts from its parent's weights" in inheriting
     confirming = replace(SETTINGS, confirm_seeds=1, confirm_margin=0.07)
     assert "plus 1 more trial(s) of each candidate within 7 points of its step's best" in (
         format_plan(plan, confirming, "cpu")
+    )
+    assert "plus 1 more trial(s) of the best 2 within 7 points" in (
+        format_plan(plan, replace(confirming, confirm_top=2), "cpu")
     )
 
 
