@@ -68,6 +68,11 @@ def run_settings(config: Mapping[str, Any], run_dir: Path) -> RunSettings:
         target_tolerance=as_float(config.get("target_tolerance", 0.0), "target_tolerance"),
         # runs recorded before the margin existed kept the strict best
         selection_margin=as_float(config.get("selection_margin", 0.0), "selection_margin"),
+        # runs recorded before the cost margin existed kept the cheapest of the tied, however
+        # little cheaper
+        selection_cost_margin=as_float(
+            config.get("selection_cost_margin", 0.0), "selection_cost_margin"
+        ),
         # runs recorded before inheritance existed trained every candidate from scratch
         # (a family that cannot transfer weights trains every candidate from scratch)
         inherit=as_bool(config.get("inherit", False), "inherit") and space.inherits_weights,

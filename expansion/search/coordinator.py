@@ -89,6 +89,8 @@ class SearchSettings:
     # a kept model within this share under a target has reached it (its member, no more steps)
     target_tolerance: float = 0.0
     selection_margin: float = 0.0  # top-1 (0-1) within which candidates count as tied
+    # a tied candidate is kept for its cost only when it is cheaper by more than this share
+    selection_cost_margin: float = 0.0
     inherit: bool = False  # candidates start from their parent's weights
     contract_from: ContractFrom = "overshoot"  # whose weights contracted candidates start from
     fidelity: Fidelity = "full"  # halving: successive halving within each step
@@ -170,6 +172,11 @@ def validate(space: SearchSpace, settings: SearchSettings) -> None:
     if not 0 <= settings.selection_margin < 1:
         raise SearchError(
             f"selection_margin is a top-1 difference in [0, 1), got {settings.selection_margin}"
+        )
+    if not 0 <= settings.selection_cost_margin < 1:
+        raise SearchError(
+            "selection_cost_margin is a share of a candidate's GFLOPs in [0, 1), "
+            f"got {settings.selection_cost_margin}"
         )
     if not 0 <= settings.target_tolerance < 1:
         raise SearchError(
@@ -414,7 +421,7 @@ def _contract(
     floor = settings.min_target_fraction
     near_target = [record for record in usable if cost.share(record.spec.config) >= floor]
     # All contracted models sit just under the target, so accuracy alone ranks them.
-    chosen = _best_accuracy(near_target or usable, settings.selection_margin)
+    chosen = _best_accuracy(near_target or usable, settings)
     config = chosen.spec.config
     note = f"contracted {chosen.spec.axis} to {chosen.spec.gflops:.4g} GFLOPs"
     note += cost.measured(config)
@@ -621,7 +628,7 @@ def _select(
         chosen = _select(scored, parent, settings, step, cost)
         return originals[chosen.trial_id]
     if settings.selection == "best_accuracy":
-        return _best_accuracy(usable, settings.selection_margin, cost.reached)
+        return _best_accuracy(usable, settings, cost.reached)
 
     def tradeoff(record: TrialRecord) -> float:
         added = max(record.spec.gflops - parent.spec.gflops, 1e-12)
@@ -632,21 +639,31 @@ def _select(
 
 def _best_accuracy(
     records: Sequence[TrialRecord],
-    margin: float,
+    settings: SearchSettings,
     reaches_target: Callable[[Any], bool] | None = None,
 ) -> TrialRecord:
-    """The cheapest of the records within `margin` of the highest top-1 (then the earlier axis).
+    """The cheapest of the records within `selection_margin` of the highest top-1, where being
+    cheaper counts only beyond `selection_cost_margin`: among the tied records that cost about
+    as little as the cheapest, the most accurate (then the cheaper, then the earlier axis).
 
-    With `margin` 0 this is the paper's rule, the highest top-1. A margin of about the
+    With `selection_margin` 0 this is the paper's rule, the highest top-1. A margin of about the
     validation noise stops noise from choosing among candidates that are equally good: the
-    cheapest of them is kept, which is also the better accuracy/complexity trade-off. Tied
+    cheapest of them is kept, which is also the better accuracy/complexity trade-off. But the
+    candidates of one step are all sized to about twice their parent, and differ in GFLOPs by
+    the grid's rounding (a few per cent): saving that much is no reason to give up the better
+    measured top-1, so the cost margin keeps such candidates apart only by accuracy. Tied
     candidates whose configuration `reaches_target` come first: keeping one just below it would
     cost a whole further step of candidates at twice the target, only to be contracted back.
     """
     best = max(record.outcome.top1 for record in records)
-    tied = [record for record in records if record.outcome.top1 >= best - margin]
+    tied = [r for r in records if r.outcome.top1 >= best - settings.selection_margin]
     reaching = [r for r in tied if reaches_target is None or reaches_target(r.spec.config)]
-    return min(reaching or tied, key=lambda record: record.spec.gflops)
+    tied = reaching or tied
+    cheapest = min(record.spec.gflops for record in tied)
+    about_as_cheap = [
+        r for r in tied if r.spec.gflops <= cheapest * (1 + settings.selection_cost_margin)
+    ]
+    return max(about_as_cheap, key=lambda record: (record.outcome.top1, -record.spec.gflops))
 
 
 def _spec(

@@ -437,11 +437,34 @@ def test_a_selection_margin_keeps_the_cheapest_of_the_nearly_best() -> None:
     assert wide.path[1].trial_id == cheapest.trial_id
 
 
+def test_a_cost_margin_keeps_the_most_accurate_of_the_tied_that_cost_about_the_least() -> None:
+    def accuracy(config: X3DConfig) -> float:
+        return 0.5 + 0.006 * (config.width_factor > 2) + 0.008 * (config.depth_factor > 1)
+
+    settings = replace(SETTINGS, max_steps=1, target_gflops=(1.0,), selection_margin=0.01)
+    _, records = run_search(settings, accuracy)
+    cost = {r.spec.axis: r.spec.gflops for r in records if r.spec.step == 1}
+    # Spatial is the cheapest; width 2.5 % dearer, depth 6.7 %: all within 1 point of depth.
+    assert min(cost, key=cost.__getitem__) == "spatial"
+    assert cost["width"] / cost["spatial"] < 1.05 < cost["depth"] / cost["spatial"] < 1.1
+    chosen = {
+        cost_margin: run_search(replace(settings, selection_cost_margin=cost_margin), accuracy)[0]
+        for cost_margin in (0.0, 0.05, 0.1)
+    }
+    assert [chosen[m].path[1].spec.axis for m in (0.0, 0.05, 0.1)] == ["spatial", "width", "depth"]
+
+
 def test_a_tie_at_the_last_step_keeps_a_candidate_that_reaches_the_target() -> None:
     def flat(config: X3DConfig) -> float:
         return 0.9
 
-    settings = replace(SETTINGS, selection_margin=0.01, target_gflops=(1.0,), max_steps=1)
+    settings = replace(
+        SETTINGS,
+        selection_margin=0.01,
+        selection_cost_margin=0.1,  # an exact tie still keeps the cheapest
+        target_gflops=(1.0,),
+        max_steps=1,
+    )
     _, records = run_search(settings, flat)
     step1 = sorted((r.spec for r in records if r.spec.step == 1), key=lambda spec: spec.gflops)
     # A target between the cheapest and the dearest candidate: the cheapest stays below it.
@@ -529,6 +552,7 @@ def test_the_first_call_trains_the_seed() -> None:
         (replace(SETTINGS, step_factor=math.nan), "step_factor must be above 1 or null"),
         (replace(SETTINGS, contract="none"), "unknown contract"),  # type: ignore[arg-type]
         (replace(SETTINGS, selection_margin=-0.1), "selection_margin is a top-1 difference"),
+        (replace(SETTINGS, selection_cost_margin=1.0), "selection_cost_margin is a share"),
         (replace(SETTINGS, target_tolerance=1.0), "target_tolerance is a share of the target"),
         (replace(SETTINGS, rungs=(0.5, 0.25, 1.0)), r"rungs must rise to 1 .*\[0.5, 0.25, 1.0\]"),
         (replace(SETTINGS, rungs=(0.25, 0.5)), "rungs must rise to 1"),

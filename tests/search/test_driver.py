@@ -248,6 +248,15 @@ def test_step_factor_null_takes_each_axis_paper_step(tmp_path: Path) -> None:
     assert run_settings(settings(*SMALL, "step_factor=null"), tmp_path).search.step_factor is None
 
 
+def test_a_run_recorded_before_the_cost_margin_keeps_the_cheapest_when_resumed(
+    tmp_path: Path,
+) -> None:
+    assert run_settings(settings(*SMALL), tmp_path).search.selection_cost_margin == 0.05
+    recorded = settings(*SMALL)
+    del recorded["selection_cost_margin"]  # a search.yaml written before it existed
+    assert run_settings(recorded, tmp_path).search.selection_cost_margin == 0.0
+
+
 def _never_called(*args: Any) -> TrialOutcome:
     raise AssertionError("no trial may start when the settings are bad")
 
