@@ -81,3 +81,12 @@ for seed in 0 1; do
     run v7_inherit_seed${seed}_to045_below seed=$seed inherit=true target_gflops=0.45 \
         contract_from=below reuse="$source"
 done
+# selection_cost_margin (0.05, the default from 56e5fb1): among tied candidates that cost about
+# the same, the better top-1 is kept. The baselines replayed on their own trials (nothing to
+# train), then the inheriting searches on theirs, training from the first step the rule changes
+for seed in 0 1; do
+    run v7_confirm_seed${seed}_costmargin seed=$seed reuse="$here/v7_confirm_seed$seed"
+done
+for seed in 0 1; do
+    run v7_inherit_seed${seed}_costmargin seed=$seed inherit=true reuse="$here/v7_inherit_seed$seed"
+done
