@@ -8,10 +8,9 @@ from expansion.cli import CONFIG_DIR, compose_settings
 
 CONF = CONFIG_DIR
 # A whole search in seconds: the smoke schedule, a few small videos of the quick built-in
-# dataset, three axes, two steps, each candidate trained once from scratch (the tests of
-# inheritance and confirmation turn them on).
+# dataset, three axes, two steps, each candidate trained once (the tests of confirmation turn
+# confirmations on).
 SMALL_SEARCH = [
-    "inherit=false",
     "confirm_seeds=0",
     "trial=smoke",
     "data=blinks",
