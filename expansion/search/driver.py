@@ -103,6 +103,8 @@ def run_search(
     validate(settings.job.space, settings.search)
     measures = _hardware_table(settings, settings.run_dir)  # a resume reads what it recorded
     check_reachable(settings.job.space, settings.search, measures)
+    if (notice := _inherit_unavailable(config, settings)) is not None:
+        print(notice, file=stream)
     reusable = ReusableTrials.open(settings.reuse, settings)
     if folder.ignored:
         print(
@@ -260,6 +262,8 @@ def dry_run(config: Mapping[str, Any], stream: TextIO = sys.stdout) -> Preview:
     validate(space, search)
     measures = _hardware_table(settings, None)  # measures the seed, records nothing
     check_reachable(space, search, measures)
+    if (notice := _inherit_unavailable(config, settings)) is not None:
+        print(notice, file=stream)
     if as_bool(config.get("dry_run_estimate", False), "dry_run_estimate"):
         plan, _ = _estimate(settings, measures)
     else:
@@ -273,6 +277,17 @@ def dry_run(config: Mapping[str, Any], stream: TextIO = sys.stdout) -> Preview:
     shown = preview(space, search)
     print(format_preview(space, search, shown), file=stream)
     return shown
+
+
+def _inherit_unavailable(config: Mapping[str, Any], settings: RunSettings) -> str | None:
+    """What `inherit=true` comes to in a family that cannot transfer weights (`run_settings`
+    turns it off there, so that such a family's searches still run): said, not silent."""
+    if settings.search.inherit or not as_bool(config.get("inherit", False), "inherit"):
+        return None
+    return (
+        f"inherit=true: the {settings.job.space.title} family cannot transfer weights between "
+        "architectures; every candidate trains from scratch"
+    )
 
 
 def _estimate(

@@ -112,13 +112,15 @@ def test_a_smoke_search_and_evaluate_run_on_the_family(tmp_path: Path) -> None:
         "config", f"space={PLAIN.name}", "trial=smoke", "dispatcher=inline", *DATA,
         "target_gflops=0.0005", "axes=[spatial,width]", "inherit=true",
     )  # fmt: skip
-    result = run_search(config, tmp_path / "run", stream=io.StringIO())
+    console = io.StringIO()
+    result = run_search(config, tmp_path / "run", stream=console)
     final = yaml.safe_load((tmp_path / "run" / "final.yaml").read_text())
     assert final["space"] == PLAIN.name and result.final.spec.gflops <= 0.0005
     assert result.path[0].spec.axis == "seed"
     assert len(result.path) >= 2 and result.final.outcome.status == "ok"
-    # inherit=true, but this family cannot transfer weights: from scratch
+    # inherit=true, but this family cannot transfer weights: from scratch, and said so
     assert not any(record.spec.inherit_from for record in result.path)
+    assert f"the {PLAIN.title} family cannot transfer weights" in console.getvalue()
 
     # evaluate a checkpoint of the family against an independent pass over the same clips
     torch.manual_seed(0)
