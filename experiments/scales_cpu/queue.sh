@@ -90,3 +90,11 @@ done
 for seed in 0 1; do
     run v7_inherit_seed${seed}_costmargin seed=$seed inherit=true reuse="$here/v7_inherit_seed$seed"
 done
+# confirm_seeds=2: a third trial seed for the close candidates, whose mean's noise is 7.7/√3 =
+# 4.4 (README, "Why half the leads stay within the noise"). Under the cost margin both
+# baselines keep one path, so their trials share every model and trial seed: each search takes
+# them and trains only the seeds they lack (seed 0's third seed is seed 2, seed 1's seed 3)
+for seed in 0 1; do
+    run v7_confirm3_seed$seed seed=$seed confirm_seeds=2 \
+        reuse="[$here/v7_confirm_seed0,$here/v7_confirm_seed1,$here/v7_seed0,$here/v7_seed1]"
+done
