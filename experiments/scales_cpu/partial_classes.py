@@ -16,10 +16,9 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
+from per_kind import CLASSES, video_hits
 
-CLASSES = 16
 SHOWN = 4  # the most common sets printed per class
 
 
@@ -27,7 +26,7 @@ def partial_sets(correct: pd.Series) -> list[Counter[str]]:
     """Per class, how many trials got each set of its videos right, partial trials only."""
     counts: list[Counter[str]] = [Counter() for _ in range(CLASSES)]
     for text in correct:
-        hits = np.frombuffer(text.encode(), dtype=np.uint8) == ord("1")
+        hits = video_hits(text)
         for label in range(CLASSES):
             videos = hits[label::CLASSES]
             if 0 < videos.sum() < len(videos):

@@ -19,8 +19,13 @@ import pandas as pd
 CLASSES = 16
 
 
+def video_hits(correct: str) -> np.ndarray:
+    """A trial's `correct` string (one 0/1 per validation video) as booleans."""
+    return np.frombuffer(correct.encode(), dtype=np.uint8) == ord("1")
+
+
 def per_kind(correct: str) -> list[tuple[float, float]]:
-    hits = np.frombuffer(correct.encode(), dtype=np.uint8) == ord("1")
+    hits = video_hits(correct)
     labels = np.arange(len(hits)) % CLASSES
     return [
         (hits[labels == label].mean(), hits[labels == label + 1].mean())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import fields
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +16,7 @@ from expansion.errors import ConfigError
 from expansion.results.run_table import load_run
 from expansion.search.driver import run_search
 from expansion.training.trial_weights import weights_path
+from search_spaces.x3d import X3DConfig
 
 # Two spatial steps, replayed: forward trials s00-seed, s01-spatial, s02-spatial.
 SETTINGS = [*SMALL_SEARCH, "dispatcher=inline", "replay=[spatial,spatial]", "machine_cpus=1"]
@@ -141,8 +143,8 @@ def test_confirmations_are_taken_from_a_search_of_their_seed(tmp_path: Path) -> 
     for trial in taken:
         assert table.loc[trial, "top1"] == recorded.loc[trial.removesuffix("-seed1"), "top1"]
     # one per distinct training: a contraction may rebuild a model its search trained already
-    training = ["frames", "stride", "crop", "width_factor", "bottleneck_factor", "depth_factor"]
-    distinct = len(recorded[[*training, "budget"]].drop_duplicates())
+    training = [field.name for field in fields(X3DConfig)] + ["budget"]
+    distinct = len(recorded[training].drop_duplicates())
     assert f"reuse: {distinct} trials of 1 run(s) to take" in console
     lines = console.splitlines()
     confirmed = [line for line in lines if " reused " in line and line.endswith("  seed +1")]
