@@ -11,8 +11,9 @@ pairs of classes a view's trial learns (`per_class`) and what it called each val
 
 A configuration is `frames,stride,crop,width,bottleneck,depth`; trailing `key=value` arguments
 are configuration overrides, as for `python -m expansion.run`; `--stripe-pixels` tries other
-stripes than the built-in version's and `--on-off` stripes that come and go instead of reversing
-(with `trial.num_workers=0`, the default, clips are made in this process). The probes recorded
+stripes than the built-in version's, `--on-off` stripes that come and go instead of reversing
+and `--brightness-jitter J` training clips scaled by a random factor in [1 - J, 1 + J] (with
+`trial.num_workers=0`, the default, clips are made in this process). The probes recorded
 with `--square-vertical` ran on the code of their day; those stripes are the built-in ones
 since `scales-v5`. Trials already in the CSV (same configuration and seed) are skipped, so the
 script can be stopped and run again.
@@ -29,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from expansion.cli import compose_settings
+from expansion.data import clips, transforms
 from expansion.data.synthetic import scales
 from expansion.search.complexity import config_complexity
 from expansion.search.config import run_settings
@@ -47,6 +49,22 @@ def on_off_looks(cue, rng, size, short):
     stripes, reversed_ = BUILT_IN_LOOKS(cue, rng, size, short)
     flat = (stripes.astype(np.uint16) + reversed_).mean(axis=(0, 1)) / 2
     return stripes, np.broadcast_to(np.rint(flat).astype(np.uint8), stripes.shape)
+
+
+def brightness_jittered(jitter: float):
+    """Probe variant of `clips.train_clip`: the clip's pixel values times a factor drawn from
+    [1 - jitter, 1 + jitter] with the clip's generator, white kept white. A still blink's
+    brightness then no longer tells it from a changing one's mean (README, "Why half the leads
+    stay within the noise")."""
+    built_in = clips.train_clip
+
+    def train_clip(source, view, rng, fps=None):
+        offset = transforms.MEAN / transforms.STD  # a normalised black pixel is -offset
+        factor = float(rng.uniform(1 - jitter, 1 + jitter))
+        scaled = (built_in(source, view, rng, fps) + offset) * factor
+        return scaled.clamp_(max=1 / transforms.STD) - offset
+
+    return train_clip
 
 
 class LastPredictions:
@@ -79,11 +97,19 @@ def main() -> None:
         action="store_true",
         help="probe: the stripes and the flat frame of their mean colour (not reversed)",
     )
+    parser.add_argument(
+        "--brightness-jitter",
+        type=float,
+        default=0.0,
+        help="probe: training clips' pixel values times a random factor in [1 - J, 1 + J]",
+    )
     parser.add_argument("configs", nargs="+", help="frames,stride,crop,width,bottleneck,depth")
     args, overrides = parser.parse_known_args()
     scales.STRIPE_PIXELS = args.stripe_pixels
     if args.on_off:
         scales._stripe_looks = on_off_looks
+    if args.brightness_jitter:
+        clips.train_clip = brightness_jittered(args.brightness_jitter)
     configs = [a for a in args.configs if "=" not in a]
     overrides += [a for a in args.configs if "=" in a]
     settings = run_settings(compose_settings("config", ["target_gflops=1", *overrides]), Path("."))
@@ -96,6 +122,8 @@ def main() -> None:
             reader = csv.DictReader(file)
             if "predicted" not in (reader.fieldnames or []):
                 parser.error(f"{args.out} was written before `predicted`: append to a new --out")
+            if args.brightness_jitter and "brightness_jitter" not in (reader.fieldnames or []):
+                parser.error(f"{args.out} has no `brightness_jitter` column: use a new --out")
             done = {(row["config"], int(row["seed"])) for row in reader}
     for text in configs:
         values = [float(value) for value in text.split(",")]
@@ -122,14 +150,20 @@ def main() -> None:
             "data": settings.data_name,
             "stripe_pixels": scales.STRIPE_PIXELS,
             "stripes": "on-off" if args.on_off else "reversed",
+            "brightness_jitter": args.brightness_jitter,
             # top-1 of each class (label = video index mod the class count), in class order
             "per_class": " ".join(f"{value:.2f}" for value in per_class),
             # the class each validation video was called, in video order
             "predicted": " ".join(str(label) for label in predictions.labels),
         }
         new_file = not args.out.exists()
+        if not new_file:  # an older file keeps its columns
+            with args.out.open() as file:
+                fieldnames = next(csv.reader(file))
         with args.out.open("a", newline="") as file:
-            writer = csv.DictWriter(file, fieldnames=list(row))
+            writer = csv.DictWriter(
+                file, fieldnames=list(row) if new_file else fieldnames, extrasaction="ignore"
+            )
             if new_file:
                 writer.writeheader()
             writer.writerow(row)
