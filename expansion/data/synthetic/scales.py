@@ -36,9 +36,9 @@ parent did (frame-rate steps halve the stride, spatial steps keep it):
 (X2D widths. Blinks switch every half period; kind 8's pattern is in `_KINDS`.) The views are
 the ones the search builds (`sizing.expand`, 2× a step): a spatial step reaches the last 8-px
 crop within 2× the GFLOPs, 312 and 448 after 224, not the nominal 320 and 456 that `scales-v6`
-made kinds 5-7 for. At 2.5 % under its crop a flicker's stripes are 2.05 px apart, at the limit
-of what the scaled frame holds: the v6 search's seed 1 learnt none of kind 5 at 8 × 9 × 312
-where seed 0 learnt all of it (`experiments/scales_cpu/README.md`). The temporal
+made its last three kinds for. At 2.5 % under its crop a flicker's stripes are 2.05 px apart,
+at the limit of what the scaled frame holds: the v6 search's seed 1 learnt none of kind 5 at
+8 × 9 × 312 where seed 0 learnt all of it (`experiments/scales_cpu/README.md`). The temporal
 steps come before the spatial ones in case a flicker is learnt one crop early (v4's 3-px
 stripes were): a temporal
 step whose cue needed a crop the path reaches later would have been foreshadowed, one step
