@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The benchmark's measurements on scales-v7, one search at a time (the two cores are shared: two
-# searches at once would make each other's times meaningless). Each search runs until it writes
-# path.csv; a stopped one is resumed where it stopped the next time this script runs, so the
-# queue spans sessions. To stop: `pkill -f queue.sh; pkill -INT -f 'expansion.run|single_trials'`
+# The benchmark's measurements, one search at a time (the two cores are shared: two searches at
+# once would make each other's times meaningless). Each search runs until it writes path.csv; a
+# stopped one is resumed where it stopped the next time this script runs, so the queue spans
+# sessions. Which searches run is set by the `scales` version of CODE_DIR: a checkout of
+# scales-v7 (e.g. 1a19e0e) runs and resumes the v7 records, one of v9 the v9 searches. To stop: `pkill -f queue.sh; pkill -INT -f 'expansion.run|single_trials'`
 # (the queue first, or it would go on to the next search).
 #
 #   experiments/scales_cpu/queue.sh CODE_DIR   # e.g. a git worktree of the commit to measure
@@ -13,6 +14,8 @@ set -euo pipefail
 code=$(realpath "${1:?usage: queue.sh CODE_DIR (a checkout whose code runs the searches)}")
 here=$(realpath "$(dirname "$0")")
 python=$(realpath "$here/../..")/.venv/bin/python  # not resolved: a venv's python is a symlink
+version=$(cd "$code" && PYTHONPATH=$code "$python" -c \
+    'from expansion.data.synthetic.spec import VERSIONS; print(VERSIONS["scales"])')
 
 run() {
     local name=$1
@@ -38,6 +41,16 @@ single() {  # name config… overrides…: single trials appended to name.csv (s
     (cd "$code" && PYTHONPATH=$code "$python" experiments/scales_cpu/single_trials.py \
         --threads 2 --out "$here/$name.csv" "$@") >>"$console" 2>&1
 }
+
+if [[ $version == 9 ]]; then
+    # scales-v9 (crop 312's group of four): the baselines, close steps decided on three seeds
+    # (v7's two left half the leads within the noise). Seed 1 takes the trials it shares with
+    # seed 0 (the same model and trial seed: the same trial) from its run.
+    run v9_seed0 seed=0
+    run v9_seed1 seed=1 reuse="$here/v9_seed0"
+    exit 0
+fi
+[[ $version == 7 ]] || { echo "queue.sh: no searches for scales-v$version" >&2; exit 2; }
 
 # scales-v7 (kinds 5-7 made for the crops the search reaches); the v6 runs are records.
 # One trial per candidate (recorded before experiment=benchmark confirmed close steps):

@@ -51,22 +51,24 @@ CUES: list[tuple[int, View, list[View], tuple[View, View] | None]] = [
     (3, (8, 9, 160), [(8, 6, 160), (4, 12, 160), (4, 12, 224)], ((8, 9, 112), (8, 9, 80))),
     (4, (8, 9, 224), [(8, 6, 224), (4, 12, 224)], ((8, 9, 160), (8, 9, 112))),
     (5, (8, 9, 312), [(8, 6, 312), (4, 12, 312)], ((8, 9, 224), (8, 9, 160))),
-    (6, (8, 9, 448), [(8, 6, 448), (4, 12, 448)], ((8, 9, 312), (8, 9, 224))),
-    (7, (16, 6.75, 448), [(8, 9, 448), (8, 9, 312)], ((16, 6.75, 312), (16, 6.75, 224))),
+    (6, (8, 9, 312), [(8, 6, 312), (4, 12, 312)], ((8, 9, 224), (8, 9, 160))),
+    (7, (8, 9, 448), [(8, 6, 448), (4, 12, 448)], ((8, 9, 312), (8, 9, 224))),
+    (8, (16, 6.75, 448), [(8, 9, 448), (8, 9, 312)], ((16, 6.75, 312), (16, 6.75, 224))),
 ]
-PATH = [view for _, view, _, _ in CUES]
+PATH = list(dict.fromkeys(view for _, view, _, _ in CUES))  # each step's view, in order
 INTENDED_AXES = ["frame_rate", "temporal", "temporal", *["spatial"] * 4, "temporal"]
 
 
 def test_the_views_are_those_the_search_builds_along_the_intended_path() -> None:
-    """Each kind's view is the model the search proposes on the intended path (2× a step,
-    the benchmark's classes), and each flicker is made for exactly that view's crop."""
+    """Each step's view is the model the search proposes on the intended path (2× a step,
+    the benchmark's classes), and each flicker is made for exactly its view's crop."""
     config = X3D_SPACE.seed
-    for kind, axis in enumerate(INTENDED_AXES):
+    for view, axis in zip(PATH, INTENDED_AXES, strict=True):
         config = expand(X3D_SPACE, config, axis, 2.0, scales.NUM_CLASSES)
-        assert (config.frames, config.stride, config.crop) == PATH[kind], axis
+        assert (config.frames, config.stride, config.crop) == view, axis
+    for kind, seen, _, _ in CUES:
         if scales.CUES[kind].crop is not None:
-            assert scales.CUES[kind].crop == config.crop
+            assert scales.CUES[kind].crop == seen[2], kind
 
 
 @pytest.mark.parametrize(("kind", "seen", "aliased", "smaller"), CUES)
@@ -97,8 +99,9 @@ def switching_share(label: int, view: View, video: int) -> float:
 def test_later_views_of_the_path_keep_seeing_each_kind(kind: int) -> None:
     """A blink is learnt from one change per clip (`experiments/scales_cpu/README.md`); a
     flicker only when most frame pairs show it (`stripe_probes/`)."""
-    first = visible_change(2 * kind, PATH[kind], 0)
-    for view in PATH[kind + 1 :]:
+    seen = CUES[kind][1]
+    first = visible_change(2 * kind, seen, 0)
+    for view in PATH[PATH.index(seen) + 1 :]:
         assert visible_change(2 * kind, view, 0) > 0.5 * first, view
         if scales.CUES[kind].crop is not None:
             assert switching_share(2 * kind, view, 0) >= 0.5, view
@@ -115,6 +118,27 @@ def test_a_single_frame_never_tells_a_pair_apart() -> None:
             for label in (2 * kind, 2 * kind + 1)
         ]
         assert first_looks == [{0, 1}, {0, 1}]
+
+
+def stripes_contrast(label: int, view: View, video: int) -> float:
+    """The largest standard deviation over the first frame of the clip, over its channels."""
+    return centre_clip(label, view, video)[:, 0].std(dim=(1, 2)).max().item()
+
+
+def test_crop_312s_two_kinds_look_alike_one_crop_smaller() -> None:
+    """Kinds 5 and 6 (vertical and horizontal stripes, one hue): at crop 312 each still
+    video shows its stripes plainly; at 224 both are about flat and of one mean colour."""
+    vertical, horizontal = 2 * 5 + 1, 2 * 6 + 1  # the still classes
+    for video in range(2):
+        plain = [stripes_contrast(label, (8, 9, 312), video) for label in (vertical, horizontal)]
+        small = [stripes_contrast(label, (8, 9, 224), video) for label in (vertical, horizontal)]
+        assert min(plain) > 0.1, plain
+        assert max(small) < min(plain) / 5, (small, plain)
+        means = [
+            centre_clip(label, (8, 9, 224), video).mean(dim=(1, 2, 3))
+            for label in (vertical, horizontal)
+        ]
+        assert (means[0] - means[1]).abs().max() < 0.01
 
 
 def test_a_flicker_is_the_same_stripes_reversed() -> None:
