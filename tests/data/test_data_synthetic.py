@@ -32,7 +32,7 @@ def test_same_seed_same_data_other_seed_other_data() -> None:
 
 @pytest.mark.parametrize(
     ("dataset", "size", "length", "classes"),
-    [("scales", (640, 640), 180, 16), ("blinks", (256, 340), 120, 6)],
+    [("scales", (640, 640), 180, 18), ("blinks", (256, 340), 120, 6)],
 )
 def test_geometry_labels_and_clip_shape(
     dataset: str, size: tuple[int, int], length: int, classes: int
