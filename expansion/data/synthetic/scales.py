@@ -1,6 +1,6 @@
 """`scales`: the built-in benchmark, whose classes are seen one expansion step at a time.
 
-Every video is one *carrier* of eight kinds filling the frame (drifting shapes over it with
+Every video is one *carrier* of nine kinds filling the frame (drifting shapes over it with
 `clutter`; none by default). The kind is plain from any view by its hue, but for crop 312's
 two (below, a group of four classes that share their looks). In the pair's first
 class the frame switches between two looks on the kind's timing (a repeating pattern, random
