@@ -3,8 +3,9 @@
 # once would make each other's times meaningless). Each search runs until it writes path.csv; a
 # stopped one is resumed where it stopped the next time this script runs, so the queue spans
 # sessions. Which searches run is set by the `scales` version of CODE_DIR: a checkout of
-# scales-v7 (e.g. 1a19e0e) runs and resumes the v7 records, one of v9 the v9 searches. To stop: `pkill -f queue.sh; pkill -INT -f 'expansion.run|single_trials'`
-# (the queue first, or it would go on to the next search).
+# scales-v7 (e.g. 1a19e0e) runs and resumes the v7 records, one of v9 the v9 searches.
+# To stop: `pkill -f queue.sh; pkill -INT -f 'expansion.run|single_trials'` (the queue first,
+# or it would go on to the next search).
 #
 #   experiments/scales_cpu/queue.sh CODE_DIR   # e.g. a git worktree of the commit to measure
 #
