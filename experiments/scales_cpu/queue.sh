@@ -3,7 +3,8 @@
 # once would make each other's times meaningless). Each search runs until it writes path.csv; a
 # stopped one is resumed where it stopped the next time this script runs, so the queue spans
 # sessions. Which searches run is set by the `scales` version of CODE_DIR: a checkout of
-# scales-v7 (e.g. 1a19e0e) runs and resumes the v7 records, one of v9 the v9 searches.
+# scales-v7 (e.g. 1a19e0e) runs and resumes the v7 records, one of v9 or later that version's
+# baselines (vN_seed0, vN_seed1).
 # To stop: `pkill -f queue.sh; pkill -INT -f 'expansion.run|single_trials'` (the queue first,
 # or it would go on to the next search).
 #
@@ -43,12 +44,13 @@ single() {  # name config… overrides…: single trials appended to name.csv (s
         --threads 2 --out "$here/$name.csv" "$@") >>"$console" 2>&1
 }
 
-if [[ $version == 9 ]]; then
-    # scales-v9 (crop 312's group of four): the baselines, close steps decided on three seeds
-    # (v7's two left half the leads within the noise). Seed 1 takes the trials it shares with
-    # seed 0 (the same model and trial seed: the same trial) from its run.
-    run v9_seed0 seed=0
-    run v9_seed1 seed=1 reuse="$here/v9_seed0"
+if ((version >= 9)); then
+    # scales-v9 on (crop 312's group of four; v10: still classes' looks balanced): the
+    # baselines, close steps decided on three seeds (v7's two left half the leads within the
+    # noise). Seed 1 takes the trials it shares with seed 0 (the same model and trial seed: the
+    # same trial) from its run.
+    run "v${version}_seed0" seed=0
+    run "v${version}_seed1" seed=1 reuse="$here/v${version}_seed0"
     exit 0
 fi
 [[ $version == 7 ]] || { echo "queue.sh: no searches for scales-v$version" >&2; exit 2; }

@@ -120,6 +120,17 @@ def test_a_single_frame_never_tells_a_pair_apart() -> None:
         assert first_looks == [{0, 1}, {0, 1}]
 
 
+@pytest.mark.parametrize(("split", "count"), [("train", 360), ("val", 270)])
+def test_each_still_class_shows_its_two_looks_equally_often(split: str, count: int) -> None:
+    """In the benchmark's splits (within one video): a trial that tells a still class by one
+    look's brightness is right on half of it in training and in validation alike."""
+    spec = SyntheticSpec(dataset="scales", split=split, num_videos=count)
+    for label in range(1, scales.NUM_CLASSES, 2):
+        videos = range(label, count, scales.NUM_CLASSES)
+        looks = [int(open_video(spec, video).schedule[0]) for video in videos]
+        assert abs(2 * sum(looks) - len(looks)) <= 1, (label, looks)
+
+
 def stripes_contrast(label: int, view: View, video: int) -> float:
     """The largest standard deviation over the first frame of the clip, over its channels."""
     return centre_clip(label, view, video)[:, 0].std(dim=(1, 2)).max().item()

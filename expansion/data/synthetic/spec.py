@@ -27,7 +27,7 @@ GEOMETRIES: dict[str, Geometry] = {
     "scales": Geometry(height=640, width=640, num_frames=180, clutter=0),
     "blinks": Geometry(height=256, width=340, num_frames=120, clutter=3),
 }
-VERSIONS: dict[str, int] = {"scales": 9, "blinks": 1}  # scales 8: a draft never merged
+VERSIONS: dict[str, int] = {"scales": 10, "blinks": 1}  # scales 8: a draft never merged
 DEFAULT_DATASET = "scales"
 
 
